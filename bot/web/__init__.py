@@ -1,0 +1,1 @@
+"""The Gradio web app for visitors and support staff."""
