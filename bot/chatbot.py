@@ -231,10 +231,11 @@ class Chatbot:
                     if draft is not None:
                         retrieved = [
                             RetrievedChunk(
-                                chunk_id=c.chunk_id or "", doc_id=c.source_id, text=c.passage, heading_path=(),
+                                chunk_id=cid, doc_id=c.source_id, text=c.passage, heading_path=(),
                                 score=round(match.similarity, 4), source=_source_of(c),
                             )
                             for c in draft.citations
+                            for cid in c.chunk_ids
                         ]
         if draft is None:
             with timer("retrieve"):
@@ -327,18 +328,20 @@ def _limit(draft: Draft, n: int) -> Draft:
 
 
 def _reassemble(draft: Draft, sentences) -> Draft:
-    chunks = {c.chunk_id: c for c in draft.citations}
+    by_chunk = {}
+    for c in draft.citations:
+        passages = c.passage.split(" … ")
+        for i, cid in enumerate(c.chunk_ids):
+            by_chunk[cid] = (c, passages[i] if i < len(passages) else c.passage)
     pieces = []
     for s in sentences:
-        c = chunks.get(s.chunk_id)
-        if c is not None:
-            pieces.append((s.sentence, _chunk_of(c), s.support or 0.0))
+        found = by_chunk.get(s.chunk_id)
+        if found is not None:
+            c, passage = found
+            chunk = RetrievedChunk(chunk_id=s.chunk_id, doc_id=c.source_id, text=passage, heading_path=(), score=0.0, source=_source_of(c))
+            pieces.append((s.sentence, chunk, s.support or 0.0))
     text, citations, traces = assemble(pieces)
     return Draft(text, citations, traces, draft.source, draft.detail, draft.topics)
-
-
-def _chunk_of(c) -> RetrievedChunk:
-    return RetrievedChunk(chunk_id=c.chunk_id or "", doc_id=c.source_id, text=c.passage, heading_path=(), score=0.0, source=_source_of(c))
 
 
 def _source_of(c):

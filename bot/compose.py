@@ -27,33 +27,37 @@ class Draft:
     topics: frozenset[str] = frozenset()
 
 
-def citation_for(n: int, chunk: RetrievedChunk) -> Citation:
-    """A numbered citation of a chunk."""
+def citation_for(n: int, chunks: list[RetrievedChunk]) -> Citation:
+    """A numbered citation of one source document and the chunks of it that were used."""
+    first = chunks[0]
     return Citation(
         n=n,
-        source_id=chunk.doc_id,
-        title=chunk.source.title,
-        source_org=chunk.source.source_org,
-        url=chunk.source.url,
-        published=chunk.source.published,
-        evidence=chunk.source.evidence,
-        chunk_id=chunk.chunk_id,
-        passage=chunk.text,
+        source_id=first.doc_id,
+        title=first.source.title,
+        source_org=first.source.source_org,
+        url=first.source.url,
+        published=first.source.published,
+        evidence=first.source.evidence,
+        chunk_id=first.chunk_id,
+        chunk_ids=tuple(c.chunk_id for c in chunks),
+        passage=" … ".join(c.text for c in chunks),
     )
 
 
 def assemble(pieces: list[tuple[str, RetrievedChunk, float]]) -> tuple[str, tuple[Citation, ...], tuple[SentenceTrace, ...]]:
-    """Join (sentence, chunk, support) pieces into text with [n] markers numbered by first use."""
+    """Join (sentence, chunk, support) pieces into text with [n] markers, one number per source document."""
     numbers: dict[str, int] = {}
-    citations: list[Citation] = []
+    used: dict[str, list[RetrievedChunk]] = {}
     traces: list[SentenceTrace] = []
     paragraphs: list[list[str]] = []
     last_doc = None
     for sentence, chunk, support in pieces:
-        if chunk.chunk_id not in numbers:
-            numbers[chunk.chunk_id] = len(numbers) + 1
-            citations.append(citation_for(numbers[chunk.chunk_id], chunk))
-        n = numbers[chunk.chunk_id]
+        if chunk.doc_id not in numbers:
+            numbers[chunk.doc_id] = len(numbers) + 1
+            used[chunk.doc_id] = []
+        if all(c.chunk_id != chunk.chunk_id for c in used[chunk.doc_id]):
+            used[chunk.doc_id].append(chunk)
+        n = numbers[chunk.doc_id]
         body = sentence.rstrip()
         if body and body[-1] in ".!?":
             marked = f"{body[:-1]} [{n}]{body[-1]}"
@@ -65,7 +69,8 @@ def assemble(pieces: list[tuple[str, RetrievedChunk, float]]) -> tuple[str, tupl
         paragraphs[-1].append(marked)
         traces.append(SentenceTrace(sentence=sentence, chunk_id=chunk.chunk_id, citation=n, support=round(support, 4)))
     text = "\n\n".join(" ".join(p) for p in paragraphs)
-    return text, tuple(citations), tuple(traces)
+    citations = tuple(citation_for(numbers[doc_id], chunks) for doc_id, chunks in used.items())
+    return text, citations, tuple(traces)
 
 
 class ExtractiveComposer:

@@ -125,7 +125,7 @@ class RetrievedChunk(_Frozen):
 
 
 class Citation(_Frozen):
-    """A numbered source of a reply, with the passage that supports it."""
+    """A numbered source document of a reply, with the passages that support its sentences."""
 
     n: int
     source_id: str
@@ -134,8 +134,9 @@ class Citation(_Frozen):
     url: str
     published: dt.date | None = None
     evidence: str | None = None
-    chunk_id: str | None = None
-    passage: str
+    chunk_id: str | None = None  # the first supporting chunk
+    chunk_ids: tuple[str, ...] = ()  # every supporting chunk, in order of use
+    passage: str  # the supporting passages, joined
 
 
 class GuardDecision(_Frozen):

@@ -151,7 +151,9 @@ class OutputGuard:
         """Remove dose advice, unsupported claims and broken citations; renumber the rest."""
         strict = decision.label == "dosing_request"
         valid_chunks = {r.chunk_id for r in retrieved}
-        by_n: dict[int, Citation] = {c.n: c for c in draft.citations if c.chunk_id in valid_chunks or not c.chunk_id}
+        by_n: dict[int, Citation] = {
+            c.n: c for c in draft.citations if c.chunk_ids and set(c.chunk_ids) <= valid_chunks
+        }
         if not valid_chunks:
             by_n = {}
         removed: list[dict] = []

@@ -12,7 +12,7 @@ from ..text import fold
 
 # Topic warning → (corpus topics that trigger it, words in the answer that trigger it)
 TOPIC_WARNINGS: dict[str, tuple[set[str], re.Pattern]] = {
-    "liver": ({"liver"}, re.compile(r"\b(liver|hepat\w*|jaundice|cholesta\w*)\b")),
+    "liver": ({"liver"}, re.compile(r"\b(liver (?:injury|damage|toxicity|failure|disease|problems?)|hepat\w*|jaundice|cholesta\w*)\b")),
     "interactions": (
         {"interactions"},
         re.compile(r"\b(interact\w*|benzodiazepin\w*|alcohol|sedative\w*|sleeping pills?|opioids? and|cyp\w*|combin\w*)\b"),
