@@ -126,6 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.set_defaults(func=cmd_serve)
+
+    from .corpus_check import register as register_corpus
+    from .evaluation.cli import register as register_eval
+
+    register_corpus(sub)
+    register_eval(sub)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""The evaluation suite: scored, deterministic, offline."""
