@@ -34,7 +34,7 @@ _TOPIC = re.compile(r"\b(kratom|kratum|ketum|mitragyn\w*|7-?oh|7-hydroxy\w*|spec
 
 def is_followup(text: str) -> bool:
     """A short turn that leans on earlier ones ("and in Ohio?", "is that one dangerous?")."""
-    stripped = text.strip()
+    stripped = text.strip().lstrip("¿¡-–—…. ")
     words = content_words(stripped)
     if len(words) > 7:
         return False

