@@ -19,7 +19,7 @@ class Chunker:
         self.max_chars = max_chars
         self._headers = MarkdownHeaderTextSplitter(headers_to_split_on=_HEADERS, strip_headers=True)
         self._long = RecursiveCharacterTextSplitter(
-            chunk_size=max_chars, chunk_overlap=0, separators=["\n\n", "\n", ". ", "; ", " "]
+            chunk_size=max_chars, chunk_overlap=0, separators=[". ", "; ", ", ", " "], keep_separator="end"
         )
 
     def split(self, doc: Document) -> list[Chunk]:
@@ -36,8 +36,10 @@ class Chunker:
         return chunks
 
     def _paragraphs(self, content: str) -> list[str]:
+        # The header splitter joins a section's lines with single newlines (blank lines are
+        # dropped), so each line is a paragraph; _pack joins short ones again.
         paras = []
-        for block in content.split("\n\n"):
+        for block in content.split("\n"):
             text = normalize_ws(strip_markdown(block))
             if not text:
                 continue

@@ -28,10 +28,11 @@ def test_chunk_ids_depend_on_content_only(fixture_corpus):
 
 def test_long_paragraphs_are_split(fixture_corpus):
     doc = load_corpus(fixture_corpus).document("what-is-kratom")
-    long_body = "# T\n\n## S\n" + " ".join(["Kratom is a tree native to Southeast Asia."] * 60)
+    long_body = "# T\n\n## S\n" + " ".join(f"Kratom fact number {i} is about a tree native to Southeast Asia." for i in range(60))
     chunks = Chunker(300).split(doc.model_copy(update={"body": long_body}))
     assert len(chunks) > 1
     assert all(len(c.text) <= 300 for c in chunks)
+    assert all(c.text.endswith(".") and not c.text.startswith(".") for c in chunks)  # split between sentences
 
 
 def test_embedding_text_has_title_and_section(fixture_corpus):
