@@ -128,11 +128,17 @@ def real_settings(tmp_path, fixture_corpus):
 
 
 @pytest.fixture(scope="session")
-def real_corpus_bot(tmp_path_factory, real_embedder, guard_cache):
-    """A chatbot over the real corpus with the real model (index built once per session)."""
+def real_corpus_settings(tmp_path_factory, guard_cache):
+    """Settings for the real corpus with state in a session temp folder."""
     from bot.settings import Settings
-    from bot.wiring import load_chatbot
 
     state = tmp_path_factory.mktemp("real-corpus-state")
-    settings = Settings(corpus_dir=REAL_CORPUS, data_dir=state, prompts_dir=PROMPTS, guard_cache=guard_cache)
-    return load_chatbot(settings, embedder=real_embedder)
+    return Settings(corpus_dir=REAL_CORPUS, data_dir=state, prompts_dir=PROMPTS, guard_cache=guard_cache)
+
+
+@pytest.fixture(scope="session")
+def real_corpus_bot(real_corpus_settings, real_embedder):
+    """A chatbot over the real corpus with the real model and the real guard (index built once per session)."""
+    from bot.wiring import load_chatbot
+
+    return load_chatbot(real_corpus_settings, embedder=real_embedder)

@@ -60,7 +60,7 @@ _NEGATION = re.compile(
 CLAIM_PATTERNS = [
     re.compile(r"\b(fda|regulators?|government|dea|health authorities|health canada|the ema|authorities)\b.{0,60}\b(approved?|approves|endorse[sd]?|certified|cleared)\b", re.I),
     re.compile(r"\b(approved|endorsed|cleared)\b.{0,30}\b(by|from)\b.{0,20}\b(fda|regulators?|government|dea|authorities)\b", re.I),
-    re.compile(r"\b(kratom|7-?oh|mitragynine|it|this plant|the plant|the product)\b.{0,40}\b(is|are|'s)\b.{0,25}\b(completely |totally |perfectly |entirely |100% )?(safe|harmless|non-?addictive|risk[- ]free|side[- ]effect[- ]free)\b", re.I),
+    re.compile(r"\b(kratom|7-?oh|mitragynine|this plant|the plant|kratom products?|the leaf)\b.{0,40}\b(is|are|'s)\b.{0,25}\b(completely |totally |perfectly |entirely |100% )?(safe|harmless|non-?addictive|risk[- ]free|side[- ]effect[- ]free)\b", re.I),
     re.compile(r"\b(cures?|treats?|heals?|reverses?|fixes)\b.{0,40}\b(arthritis|inflammation|hyperpigmentation|dark spots|melasma|cancer|addiction|opioid use disorder|depression|anxiety|diabetes)\b", re.I),
     re.compile(r"\b(can'?t|cannot|can not|impossible to|no way to)\s+overdose\b", re.I),
     re.compile(r"\bno (known )?side effects\b", re.I),

@@ -131,3 +131,15 @@ def test_template_lists_and_paragraphs_survive():
     text = "**Call 911 now.**\n\n- Stay with the person.\n- Give naloxone if you have it.\n\nKratom has caused liver injury [1]."
     result = check(text, source="guard")
     assert result.draft.text == text
+
+
+def test_every_template_survives_the_output_guard():
+    """Guard-made messages (emergency, refusal, support) must never be cut by the guard itself."""
+    from pathlib import Path
+
+    for path in sorted((Path(__file__).resolve().parents[2] / "prompts").glob("*.md")):
+        if path.name.startswith("ui_") or "{{" in path.read_text():
+            continue
+        text = path.read_text().strip()
+        result = check(text, source="guard", citations=(), retrieved=())
+        assert result.draft.text == text, path.name
