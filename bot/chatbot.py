@@ -350,7 +350,7 @@ def _source_of(c):
 
     return Source(
         id=c.source_id, title=c.title, source_org=c.source_org, url=c.url,
-        published=c.published or dt.date(1970, 1, 1), evidence=c.evidence or "",
+        published=c.published, evidence=c.evidence or "",
     )
 
 

@@ -14,7 +14,7 @@ from .errors import CorpusError
 from .schema import EVIDENCE_TYPES, AdditionalSource, Corpus, Document, FaqEntry
 
 REQUIRED_FIELDS = ("id", "title", "source_org", "source_url", "published", "reviewed", "evidence", "topics")
-OPTIONAL_FIELDS = ("jurisdiction", "additional_sources")
+OPTIONAL_FIELDS = ("jurisdiction", "additional_sources", "accessed")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,80}$")
 
 
@@ -116,12 +116,20 @@ def parse_document(path: Path, text: str | None = None) -> Document:
             raise CorpusError(path, f"additional_sources item {i} needs org, title and url")
     if not body.strip():
         raise CorpusError(path, "the document has no body text after the front matter")
+    published = meta["published"]
+    if isinstance(published, str) and published.strip().lower() == "unknown":
+        if not meta.get("accessed"):
+            raise CorpusError(path, "published is 'unknown', so 'accessed' must give the date the source was read")
+        published = None
+    else:
+        published = _as_date(path, "published", published)
     return Document(
         id=doc_id,
         title=str(meta["title"]),
         source_org=str(meta["source_org"]),
         source_url=str(meta["source_url"]).strip(),
-        published=_as_date(path, "published", meta["published"]),
+        published=published,
+        accessed=_as_date(path, "accessed", meta["accessed"]) if meta.get("accessed") else None,
         reviewed=_as_date(path, "reviewed", meta["reviewed"]),
         evidence=str(meta["evidence"]),
         topics=tuple(topics),

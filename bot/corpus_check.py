@@ -423,7 +423,7 @@ def _check_document(doc: Document, lines: _Lines, today: dt.date, out: _Collecto
         out.error("reviewed-date", path, reviewed_line, f"reviewed date {doc.reviewed} is in the future (today is {today})")
     elif (today - doc.reviewed).days > STALE_AFTER_DAYS:
         out.warn("reviewed-date", path, reviewed_line, f"reviewed {doc.reviewed}, more than 12 months ago; re-check the facts and update 'reviewed'")
-    if doc.published > today:
+    if doc.published and doc.published > today:
         out.error("published-date", path, lines.key("published", 1, fm_end), f"published date {doc.published} is in the future (today is {today})")
     for s in doc.additional_sources:
         if s.date > today:
@@ -572,7 +572,7 @@ class SourceUse:
     url: str
     org: str
     title: str
-    date: dt.date
+    date: dt.date | None  # None: the source page shows no date
     documents: tuple[str, ...]
     primary_for: tuple[str, ...]
 
@@ -585,10 +585,11 @@ def collect_sources(documents: Sequence[Document]) -> list[SourceUse]:
         for s in doc.additional_sources:
             titles.setdefault(s.url, s.title)
     for doc in sorted(documents, key=lambda d: d.id):
-        items = [(doc.source_url, doc.source_org, titles.get(doc.source_url, ""), doc.published, True)]
+        items = [(doc.source_url, doc.source_org, titles.get(doc.source_url, ""), doc.published or None, True)]
         items += [(s.url, s.org, s.title, s.date, False) for s in doc.additional_sources]
         for url, org, title, date, primary in items:
             rec = found.setdefault(url, {"org": org, "title": title, "date": date, "docs": [], "primary": []})
+            rec["date"] = rec["date"] or date
             if primary:  # the primary citation's wording wins
                 rec["org"] = org
             rec["title"] = rec["title"] or title
@@ -624,7 +625,8 @@ def render_sources(documents: Sequence[Document]) -> str:
     for s in sources:
         used = ", ".join(f"**{d}**" if d in s.primary_for else d for d in s.documents)
         title = _md(s.title) if s.title else "(primary source; see the documents)"
-        lines.append(f"| {_md(s.org)} | {title} | {s.date.isoformat()} | <{s.url}> | {used} |")
+        date = s.date.isoformat() if s.date else "undated"
+        lines.append(f"| {_md(s.org)} | {title} | {date} | <{s.url}> | {used} |")
     return "\n".join(lines) + "\n"
 
 

@@ -61,7 +61,7 @@ def chunk_metadata(corpus: Corpus, chunk: Chunk) -> dict:
         "title": doc.title,
         "source_org": doc.source_org,
         "source_url": doc.source_url,
-        "published": doc.published.isoformat(),
+        "published": doc.published.isoformat() if doc.published else "",
         "evidence": doc.evidence,
         "topics": ",".join(doc.topics),
         "heading_path": " > ".join(chunk.heading_path),

@@ -68,7 +68,7 @@ def source_from_metadata(meta: dict) -> Source:
         title=meta.get("title", ""),
         source_org=meta.get("source_org", ""),
         url=meta.get("source_url", ""),
-        published=dt.date.fromisoformat(published) if published else dt.date(1970, 1, 1),
+        published=dt.date.fromisoformat(published) if published else None,
         evidence=meta.get("evidence", ""),
         topics=tuple(t for t in meta.get("topics", "").split(",") if t),
     )

@@ -52,11 +52,12 @@ class Document(_Frozen):
     title: str
     source_org: str
     source_url: str
-    published: dt.date
+    published: dt.date | None  # None: the source shows no date (then ``accessed`` says when we read it)
     reviewed: dt.date
     evidence: str
     topics: tuple[str, ...]
     jurisdiction: str | None = None
+    accessed: dt.date | None = None
     additional_sources: tuple[AdditionalSource, ...] = ()
     body: str
     path: Path
@@ -106,7 +107,7 @@ class Source(_Frozen):
     title: str
     source_org: str
     url: str
-    published: dt.date
+    published: dt.date | None
     evidence: str
     topics: tuple[str, ...] = ()
 

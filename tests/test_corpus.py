@@ -121,3 +121,10 @@ def test_fingerprint_changes_with_content(fixture_corpus):
     path = fixture_corpus / "docs" / "what-is-kratom.md"
     path.write_text(path.read_text() + "\nA new sentence about kratom.\n")
     assert corpus_fingerprint(load_corpus(fixture_corpus)) != before
+
+
+def test_unknown_published_date_needs_accessed(tmp_path):
+    doc = parse_document(write(tmp_path, "sample-doc.md", GOOD.replace("published: 2024-01-02", "published: unknown\naccessed: 2026-11-25")))
+    assert doc.published is None and str(doc.accessed) == "2026-11-25"
+    with pytest.raises(CorpusError, match="'accessed' must give the date"):
+        parse_document(write(tmp_path, "sample-doc.md", GOOD.replace("published: 2024-01-02", "published: unknown")))
