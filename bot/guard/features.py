@@ -47,6 +47,7 @@ class TurnFeatures:
     prev_dosing: bool
     prev_framing: bool
     prev_emergency: bool
+    prev_emergency_topic: bool
     prev_other_drug: bool
     is_question: bool
     words: int

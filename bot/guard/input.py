@@ -41,6 +41,15 @@ _QUESTION = re.compile(r"\?|^(?:how|what|which|when|where|why|who|is|are|can|cou
 # except a handful of dosing requests, which the rules catch first.
 OFF_TOPIC_SIMILARITY = 0.2
 
+# "it's happening right now": turns an earlier question about a danger sign into an emergency.
+_URGENT_NOW = re.compile(
+    r"\b(?:right now|happening now|is happening|having (?:one|it|a seizure|an? (?:attack|episode))|just (?:happened|started)|"
+    r"help(?: me| us)?!|please help|what do (?:i|we) do|call 911|ahora mismo|agora mesmo|en ce moment|gerade jetzt)\b"
+)
+_DANGER_TOPIC = re.compile(
+    r"\b(?:seizures?|convulsions?|overdos\w*|breathing|unresponsive|unconscious|chest pain|heart attack|stroke|faint\w*|"
+    r"passed out|poison\w*|swallow\w*|allergic|convuls\w*|crisis)\b"
+)
 _CONSUMPTION = re.compile(
     r"\b(?:take|taking|use|drink|eat|dose|dosage|dosing|mg|milligrams?|grams?|g|pills?|tablets?|capsules?|puffs|units|per day|a day|"
     r"should i|can i|is it (?:ok|safe)|too much|max\w*|tomar|tomo|prendre|nehmen|posso|puedo)\b"
@@ -80,6 +89,7 @@ def context_features(turns: Sequence[str], detector: LanguageDetector | None = N
         prev_dosing=any(h.dosing_strong for h in earlier_hits),
         prev_framing=any(h.framing for h in earlier_hits),
         prev_emergency=any(h.emergency or h.suicidal for h in earlier_hits),
+        prev_emergency_topic=any(_DANGER_TOPIC.search(n.folded) for n in earlier),
         prev_other_drug=prev_other,
         is_question=bool(_QUESTION.search(norm.text.strip())),
         words=len(norm.text.split()),
@@ -112,7 +122,9 @@ def rule_decision(feats: TurnFeatures) -> GuardDecision | None:
     if h.injection and (h.amount_request or h.dose_numbers or rules.DOSE_WORDS.search(feats.text)):
         return _decision("dosing_request", 0.95, "rules", f"a jailbreak attempt that mentions dosing: {h.injection[0]!r}", feats)
     no_other = not h.other_drug or h.kratom
-    pressing = h.amount_request or h.dose_numbers or h.dosing_weak or (h.insist and feats.words <= 6)
+    pressing = (h.amount_request or h.dose_numbers or h.dosing_weak or (h.insist and feats.words <= 6)) and not h.asks_why
+    if feats.prev_emergency_topic and _URGENT_NOW.search(feats.text):
+        return _decision("emergency", 0.95, "context", "an earlier danger sign is happening now", feats)
     if feats.prev_dosing and feats.followup and no_other and pressing:
         return _decision("dosing_request", 0.95, "context", "a follow-up that presses an earlier dosing request", feats)
     if feats.followup and h.amount_request and no_other and not h.benign and (feats.kratom_before or h.kratom) and not feats.prev_other_drug:

@@ -51,6 +51,7 @@ _REPORT = (
     r"import\w*|seiz\w*|recall\w*|legally|carry|possess\w*|per capita|percent\w*|potency|potent|stronger|weaker|"
     r"concentration|content|vary|varies|variation|differ\w*|half-life|detect\w*|drug tests?|screen\w*|"
     r"what does .{1,40} mean|mean by|defined|definition|history|official|anywhere|regulat\w*|law|legal|ban\w*|varia\w*|var[ií]a\w*|"
+    r"matters? more|more important|versus|vs\.?|"
     r"vari[eé]\w*|schwank\w*|unterschied\w*|diferen\w*|diff[eé]ren\w*|established"
 )
 _RISK = r"risks?|risky|dangerous|danger|side effects?|why|tolerance"
@@ -186,6 +187,7 @@ EMERGENCY = _rx(
     r"atmet (?:nicht|kaum|sehr langsam|langsam|komisch|nicht mehr)|keine luft|wacht nicht (?:mehr )?auf|"
     r"(?:ist|wird) nicht wach|reagiert nicht|bewusstlos|ohnm[aä]chtig|zusammengebrochen|zusammengesackt|"
     r"krampfanfall|krampft|anfall|brustschmerz\w*|schmerzen in der brust|brust tut (?:so )?weh|blaue lippen|"
+    r"kann kaum (?:noch )?atmen|bekomm\w* (?:kaum |keine )luft|atmet schwer|"
     r"[uü]berdosis",
     r"\b(?:mein|meine) (?:sohn|tochter|kind|baby|hund|katze)\b.{0,60}\b(?:verschluckt|geschluckt|gegessen|genommen|"
     r"getrunken)|\bverschluckt\b",
@@ -561,6 +563,7 @@ class RuleHits:
     medical: tuple[str, ...] = ()
     other_drug: tuple[str, ...] = ()
     amount_request: tuple[str, ...] = ()
+    asks_why: bool = False  # "why is there no safe dose?": about dosing, not a request for it
     insist: tuple[str, ...] = ()
     personal: bool = False
     kratom: bool = False
@@ -594,7 +597,8 @@ _NORMATIVE = re.compile(
 )
 # Wording that makes a request normative whatever else the message mentions.
 _NO_DOWNGRADE = re.compile(
-    r"\bshould\b|\bought to\b|\bsupposed to\b|\brecommend\w*|\btaper\w*|\bwean\w*|\bschedule\b|\bfor (?:a |my )?"
+    r"\bshould\b|\bought to\b|\bsupposed to\b|\brecommend\w*|\btaper\w*|\bwean\w*|\bschedule\b|\bwould (?:\w+ ){0,3}need\b|"
+    r"\b(?:do|would) (?:i|you|we) need\b|\bfor (?:a |my )?"
     r"(?:beginner|newbie|first[- ]?timer|first time|novice)\b"
 )
 _REPORT_RE = re.compile(rf"\b(?:{_REPORT})\b", re.I)
@@ -619,6 +623,8 @@ _QUOTED_AMOUNT = re.compile(r"['\"“‘][^'\"”’]{0,60}\d[^'\"”’]{0,60}[
 _EXISTENCE = re.compile(
     r"\bis there (?:a|an|any) (?:official|safe|standard|approved|set|known|agreed)\b|\bwhy (?:is there no|can'?t you|won'?t you|"
     r"don'?t you|do you refuse|is it impossible|is(?:n'?t| not)? there|isnt there|hasn'?t anyone|has no one)\b|"
+    r"^\W*why (?:do(?:n'?t|es(?:n'?t)?)?|can'?t|won'?t|is(?:n'?t)?|are(?:n'?t)?|did(?:n'?t)?|would(?:n'?t)?)\b[^.?!]{0,80}"
+    r"\b(?:dose|doses|dosage|dosing|taper\w*|schedule|amounts?)\b|"
     r"\bpor qu[eé] no (?:hay|existe|se puede|puedes|me (?:das|dices))|\bpor que n[aã]o (?:h[aá]|existe|pode|se pode|d[aá])|"
     r"\bpourquoi (?:il n'y a pas|n'y a-t-il pas|ne peut-on pas|ne pas|refus\w*|aucune)|\bwarum (?:gibt es keine|kann man keine|"
     r"kannst du keine|nennt|gibt keiner)|"
@@ -681,6 +687,7 @@ def match(norm: Normalized) -> RuleHits:
         extra["other_substance"] = other[0]
         strong = []
     return RuleHits(
+        asks_why=bool(_EXISTENCE.search(folded)) and not _PERSONAL_REQUEST.search(folded),
         emergency=_all(EMERGENCY, both),
         suicidal=_all(SUICIDAL, both),
         dosing_strong=tuple(strong),
