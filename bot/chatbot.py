@@ -17,6 +17,7 @@ import numpy as np
 
 from .compose import Draft, ExtractiveComposer, FaqAnswerer, assemble
 from .embedding import Embedder
+from .glossary import expand
 from .errors import InputError, SearchIndexError, StoreUnavailable
 from .guard.base import InputGuard
 from .guard.output import OutputGuard
@@ -215,13 +216,16 @@ class Chatbot:
             return Draft(self.prompts.render("injection", lang), (), source="guard"), retrieved
 
         search_text = query_text
+        if lang != "en":
+            # The corpus and the embedding model are English: add English key terms.
+            search_text = f"{search_text} {expand(query_text)}".strip()
         if action == "support":
-            search_text = f"{query_text} {GUARD_QUERIES['withdrawal_help']}"
+            search_text = f"{search_text} {GUARD_QUERIES['withdrawal_help']}"
         svec = qvec if search_text == query_text else embed(search_text)
         draft = None
         if action in ("answer", "answer_with_clinician", "ignore_injection"):
             with timer("faq"):
-                match = self.faq.match(build, qvec)
+                match = self.faq.match(build, svec)
                 trace["faq"] = (
                     {"faq_id": match.faq_id, "question": match.question, "similarity": round(match.similarity, 4)}
                     if match else None

@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from .embedding import Embedder
 from .errors import SearchIndexError
 from .schema import Chunk, Corpus
 from .store import SCHEMA_VERSION, Build, EmbeddedLayout, Layout, Record, new_version
-from .text import split_sentences
+from .text import content_words, split_sentences
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,17 @@ class BuildReport:
     removed_chunks: int
     embedded_texts: int
     seconds: float
+
+
+def _evidence_overlap(sentence: str, passage: str) -> float:
+    """Share of a sentence's numbers (counted twice) and content words that occur in a passage."""
+    numbers = set(re.findall(r"\d+(?:[.,]\d+)?", sentence))
+    words = content_words(sentence)
+    if not numbers and not words:
+        return 0.0
+    passage_words = content_words(passage)
+    found = 2 * sum(n in passage for n in numbers) + len(words & passage_words)
+    return found / (2 * len(numbers) + len(words))
 
 
 def _sha(text: str) -> str:
@@ -117,8 +129,11 @@ class IndexBuilder:
                     previous = self.layout.active()
                 except SearchIndexError as exc:
                     log.warning("previous index unusable, building from scratch: %s", exc)
-                if previous is not None and previous.manifest.get("embedding_model") != self.embedder.name:
-                    previous = None
+                if previous is not None and (
+                    previous.manifest.get("embedding_model") != self.embedder.name
+                    or previous.manifest.get("schema") != SCHEMA_VERSION
+                ):
+                    previous = None  # vectors of another model or index schema cannot be reused
             known = self._known_vectors(previous)
 
             chunks = [c for doc in corpus.documents for c in self.chunker.split(doc)]
@@ -173,6 +188,8 @@ class IndexBuilder:
                     "faq_questions": len(faq_questions),
                     "chunk_hashes_digest": _sha("".join(sorted(c.content_hash for c in chunks)))[:16],
                 }
+                # Only a complete version is ever published.
+                build.verify({"chunks": len(chunks), "sentences": len(sentences), "faq": len(faq_records)})
                 self.layout.commit(build, manifest)
             except BaseException:
                 self.layout.abandon(build)
@@ -224,10 +241,17 @@ class IndexBuilder:
         return vectors, len(missing)
 
     def _faq_answer_records(self, faq_answers, sentences, vectors) -> list[Record]:
-        """For each FAQ answer sentence, the chunk of its source documents that supports it best."""
+        """For each FAQ answer sentence, the chunk of its source documents that supports it best.
+
+        Support is the best sentence similarity within the chunk, plus the share of the
+        answer sentence's numbers and content words found in the chunk, so a sentence
+        with figures is cited to the passage that actually contains them.
+        """
         by_doc: dict[str, list[tuple[str, np.ndarray]]] = {}
+        chunk_text: dict[str, str] = {}
         for chunk, _, sent in sentences:
             by_doc.setdefault(chunk.doc_id, []).append((chunk.id, vectors[_sha(sent)]))
+            chunk_text[chunk.id] = chunk.text
         records = []
         for entry, answer_sents in faq_answers:
             pool = [item for doc_id in entry.source_ids for item in by_doc.get(doc_id, [])]
@@ -236,8 +260,12 @@ class IndexBuilder:
                 vec = vectors[_sha(sent)]
                 if pool:
                     sims = np.stack([v for _, v in pool]) @ vec
-                    best = int(np.argmax(sims))
-                    support.append({"sentence": sent, "chunk_id": pool[best][0], "support": round(float(sims[best]), 4)})
+                    best_by_chunk: dict[str, float] = {}
+                    for (cid, _), sim in zip(pool, sims):
+                        best_by_chunk[cid] = max(best_by_chunk.get(cid, -1.0), float(sim))
+                    scored = {cid: sim + 0.15 * _evidence_overlap(sent, chunk_text[cid]) for cid, sim in best_by_chunk.items()}
+                    best = max(scored, key=scored.get)
+                    support.append({"sentence": sent, "chunk_id": best, "support": round(best_by_chunk[best], 4)})
                 else:
                     support.append({"sentence": sent, "chunk_id": None, "support": 0.0})
             records += [
@@ -258,21 +286,10 @@ class IndexBuilder:
 
     @contextlib.contextmanager
     def _lock(self):
-        """One build at a time per index folder (embedded mode)."""
-        if not isinstance(self.layout, EmbeddedLayout):
+        """One build at a time per index (a file lock for an index folder, a lock collection on a Chroma server)."""
+        lock = getattr(self.layout, "lock", None)
+        if lock is None:
             yield
             return
-        import fcntl
-
-        Path(self.layout.index_dir).mkdir(parents=True, exist_ok=True)
-        with open(Path(self.layout.index_dir) / ".build.lock", "w") as fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise SearchIndexError(
-                    f"another index build is running in {self.layout.index_dir}; wait for it to finish"
-                ) from None
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        with lock():
+            yield

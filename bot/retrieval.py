@@ -45,10 +45,21 @@ def is_followup(text: str) -> bool:
     return bool(_ANAPHORA.search(stripped)) or len(words) <= 3
 
 
+def _is_context_statement(text: str) -> bool:
+    """A short statement about the user ("I'm pregnant.", "I take sertraline") that frames the next question."""
+    stripped = text.strip()
+    return not stripped.endswith("?") and len(content_words(stripped)) <= 5 and bool(
+        re.match(r"^(i|i'm|im|i am|my|we|we're|mi|meu|minha|je|j'ai|mon|ma|ich|mein|meine|estoy|tengo|tomo|sou|estou)\b", stripped, re.I)
+    )
+
+
 def build_query(messages: Sequence[Message]) -> RetrievalQuery:
     """Resolve the latest user turn against earlier user turns when it is a follow-up."""
     users = [m.content for m in messages if m.role == "user"]
     last = users[-1] if users else ""
+    if len(users) >= 2 and not is_followup(last) and _is_context_statement(users[-2]):
+        # "I'm pregnant." then "Is it ok if I keep using kratom?": the statement is the context.
+        return RetrievalQuery(f"{users[-2]} {last}", last, True)
     if len(users) < 2 or not is_followup(last):
         return RetrievalQuery(last, last, False)
     # Walk back to the nearest turn that stands on its own, keeping any follow-ups in between.

@@ -6,6 +6,7 @@ checkout (corpus) and a git-ignored state folder ``.kratombot/`` next to it.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -37,14 +38,20 @@ class Settings(BaseSettings):
     chroma_port: int = Field(8000, ge=1, le=65535)
     chroma_ssl: bool = False
     chroma_auth_token: SecretStr | None = None
-    collection_prefix: str = "kratombot"
+    chroma_auth_header: Literal["authorization", "x-chroma-token"] = "authorization"  # "Authorization: Bearer" or "X-Chroma-Token"
+    chroma_tenant: str = "default_tenant"  # a distributed Chroma deployment's tenant and database
+    chroma_database: str = "default_database"
+    chroma_timeout_s: float = Field(10.0, gt=0)  # per request to the Chroma server; chromadb's default is no limit
+    chroma_ssl_verify: str = "true"  # "true", "false" or the path of a CA bundle for a private certificate
+    collection_prefix: str = Field("kratombot", min_length=1, max_length=60)
+    index_retire_grace_s: float = Field(120.0, ge=0)  # a replaced index version stays readable this long (server mode)
 
     # Retrieval and composition
     top_k: int = Field(5, ge=1, le=50)
     candidate_k: int = Field(12, ge=1, le=200)
     min_relevance: float = Field(0.30, ge=-1.0, le=1.0)
     dedup_similarity: float = Field(0.95, ge=0.0, le=1.0)
-    hybrid: bool = True
+    hybrid: bool = False  # BM25 fusion; measured not to help on this corpus (bench/retrieval_quality.py)
     bm25_weight: float = Field(0.35, ge=0.0, le=1.0)
     faq_threshold: float = Field(0.89, ge=0.0, le=1.0)  # tuned by bench/tune_faq.py on held-apart paraphrases
     max_answer_sentences: int = Field(5, ge=1, le=20)
@@ -64,6 +71,12 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(20.0, gt=0)
     llm_max_retries: int = Field(1, ge=0, le=5)
     llm_min_kept_ratio: float = Field(0.5, ge=0.0, le=1.0)
+    llm_max_tokens: int = Field(384, ge=16, le=8192)  # per answer; the gate also stops after llm_max_sentences
+    llm_max_sentences: int = Field(6, ge=1, le=20)
+    llm_temperature: float = Field(0.0, ge=0.0, le=2.0)
+    # The grounding gate reuses the evaluation suite's calibrated groundedness rule (docs/llm.md).
+    llm_gate_calibration: Path = PROJECT_ROOT / "tests" / "eval" / "groundedness_calibration.json"
+    llm_gate_labels: Path = PROJECT_ROOT / "tests" / "eval" / "groundedness_labels.jsonl"
 
     # Web app
     host: str = "127.0.0.1"
@@ -89,6 +102,21 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @field_validator("collection_prefix")
+    @classmethod
+    def _chroma_name(cls, value: str) -> str:
+        # Chroma names: [a-zA-Z0-9._-], starting and ending with a letter or digit, no "..".
+        if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?", value) or ".." in value:
+            raise ValueError("use letters, digits, '.', '_' or '-', starting and ending with a letter or digit")
+        return value
+
+    @field_validator("llm_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value or ""):
+            raise ValueError("must be an http:// or https:// URL of an OpenAI-compatible API, e.g. http://127.0.0.1:8080/v1")
+        return value.rstrip("/")
 
     @model_validator(mode="after")
     def _derive(self) -> "Settings":

@@ -100,3 +100,10 @@ def test_real_model_retrieval_relevance(tmp_path, fixture_corpus, real_embedder)
         assert hits and hits[0].doc_id == doc_id, question
     weather = "What's the weather in Paris tomorrow?"
     assert retriever.retrieve(build, real_embedder.embed([weather])[0], weather) == []
+
+
+def test_short_statement_before_a_question_frames_it():
+    q = build_query(msgs("I'm pregnant.", "(reply)", "Is it ok if I keep using kratom?"))
+    assert q.used_context and q.text == "I'm pregnant. Is it ok if I keep using kratom?"
+    plain = build_query(msgs("What is kratom?", "(reply)", "Is it ok if I keep using kratom?"))
+    assert not plain.used_context
