@@ -76,20 +76,22 @@ def assemble(pieces: list[tuple[str, RetrievedChunk, float]]) -> tuple[str, tupl
 class ExtractiveComposer:
     """Selects, orders and cites sentences from the retrieved chunks."""
 
-    def __init__(self, max_sentences: int = 5, min_score: float = 0.25, diversity: float = 0.7, relative_cutoff: float = 0.2, chunk_ratio: float = 0.55):
+    def __init__(self, max_sentences: int = 5, min_score: float = 0.25, diversity: float = 0.7, relative_cutoff: float = 0.2, chunk_margin: float = 0.18):
         self.max_sentences = max_sentences
         self.min_score = min_score
         self.diversity = diversity
         self.relative_cutoff = relative_cutoff
-        self.chunk_ratio = chunk_ratio
+        self.chunk_margin = chunk_margin
 
     def compose(self, build: Build, query_vec: np.ndarray, query_text: str, chunks: list[RetrievedChunk]) -> Draft:
         """Compose a cited answer from the chunks; an empty draft when nothing qualifies."""
         if not chunks:
             return Draft("", (), source="none")
-        # Quote only from passages close to the best one; retrieval keeps the rest for recall.
+        # Quote only from passages within a cosine margin of the best one; retrieval keeps
+        # the rest for recall. An absolute margin (not a ratio) because dense scores are
+        # cosines: a ratio let loosely related passages pad follow-up answers.
         best = max(c.score for c in chunks)
-        chunks = [c for c in chunks if c.score >= self.chunk_ratio * best]
+        chunks = [c for c in chunks if c.score >= best - self.chunk_margin]
         by_id = {c.chunk_id: c for c in chunks}
         rank = {c.chunk_id: i for i, c in enumerate(chunks)}
         records = build.get("sentences", where={"chunk_id": {"$in": list(by_id)}})

@@ -258,6 +258,9 @@ def source_card(c: Citation, turn: int, *, open_passage: bool = True) -> str:
     meta = [html.escape(safe_text(c.source_org))]
     if c.published:
         meta.append(f'<time datetime="{c.published.isoformat()}">{format_date(c.published)}</time>')
+    else:
+        # Say so rather than leave the reader guessing whether a date was dropped.
+        meta.append('<span class="kb-undated">source page undated</span>')
     meta.append(f'<span class="kb-evidence">{html.escape(evidence_label(c.evidence))}</span>')
     passages = [p.strip() for p in safe_text(c.passage).split(" … ") if p.strip()]
     quote = "".join(f"<blockquote>{html.escape(p)}</blockquote>" for p in passages)

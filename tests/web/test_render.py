@@ -139,6 +139,14 @@ def test_source_card_shows_what_visitors_need():
     for needed in ("Kratom and liver injury", "LiverTox (NIH)", "Apr 16, 2016", "Systematic review",
                    "https://www.ncbi.nlm.nih.gov/books/NBK548231/", "Case reports describe liver injury.", "Most recovered."):
         assert needed in card
+    assert "undated" not in card
+
+
+def test_undated_source_card_says_so():
+    cite = Citation(n=1, source_id="liver", title="Kratom and liver injury", source_org="LiverTox (NIH)",
+                    url="https://www.ncbi.nlm.nih.gov/books/NBK548231/", published=None, passage="Case reports.")
+    card = render.source_card(cite, 1)
+    assert "source page undated" in card and "<time" not in card
 
 
 def test_reply_styles():
