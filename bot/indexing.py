@@ -188,6 +188,8 @@ class IndexBuilder:
                     "faq_questions": len(faq_questions),
                     "chunk_hashes_digest": _sha("".join(sorted(c.content_hash for c in chunks)))[:16],
                 }
+                # Only a complete version is ever published.
+                build.verify({"chunks": len(chunks), "sentences": len(sentences), "faq": len(faq_records)})
                 self.layout.commit(build, manifest)
             except BaseException:
                 self.layout.abandon(build)

@@ -8,25 +8,35 @@ read. Two layouts share this contract:
   ``<index_dir>/builds/``; the pointer is ``<index_dir>/ACTIVE.json``, replaced with an
   atomic rename.
 * ``ServerLayout``: a Chroma server (``chroma run`` or a distributed deployment) through
-  HttpClient; versions are collection-name prefixes and the pointer is the metadata of
-  a small pointer collection, switched in one request.
+  HttpClient; versions are collection-name prefixes (``<prefix>-<version>-<kind>``) and
+  the pointer is the metadata of a small pointer collection (``<prefix>-active``),
+  replaced in one request. Chroma replaces a collection's metadata as a whole, so a
+  reader sees the old or the new version, never a mix.
 
-Chroma's result dicts never leave this module.
+Retired versions stay readable for a grace period after the switch, so a replica that
+opened the previous version a moment before the switch can finish its request.
+
+Chroma's result dicts and exceptions never leave this module: failures become
+``StoreUnavailable`` (cannot reach the store, or the version vanished) or
+``SearchIndexError`` (missing, corrupt or incompatible index, with the command to run).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
 import os
 import shutil
+import socket
+import sqlite3
 import threading
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Protocol, Sequence
+from typing import Iterable, Iterator, Protocol, Sequence
 
 import numpy as np
 
@@ -37,18 +47,34 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 2
 KINDS = ("chunks", "sentences", "faq")
 _BATCH = 2000
+RETIRE_GRACE_S = 120.0  # a retired version stays readable this long after the switch
+STALE_BUILD_S = 3600.0  # an unpublished server build older than this is a crashed publish
+PUBLISH_LOCK_STALE_S = 1800.0  # a publish lock older than this was left by a crashed publisher
 
 
-def _chroma_settings():
+def _chroma_settings(**extra):
     from chromadb.config import Settings as ChromaSettings
 
-    return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    return ChromaSettings(anonymized_telemetry=False, allow_reset=False, **extra)
 
 
 def new_version() -> str:
-    """A sortable, unique build version name."""
+    """A sortable, unique build version name (UTC timestamp plus random suffix)."""
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d%H%M%S")
     return f"v{stamp}{uuid.uuid4().hex[:6]}"
+
+
+def version_time(version: str) -> float | None:
+    """The creation time (epoch seconds) encoded in a version name, or None if it is not one of ours."""
+    try:
+        stamp = dt.datetime.strptime(version[1:15], "%Y%m%d%H%M%S").replace(tzinfo=dt.timezone.utc)
+    except (ValueError, IndexError):
+        return None
+    return stamp.timestamp() if version.startswith("v") else None
+
+
+class BuildGone(StoreUnavailable):
+    """The version a reader opened was deleted under it; re-opening the active version fixes it."""
 
 
 @dataclass(frozen=True)
@@ -72,39 +98,60 @@ class Hit:
 class Build:
     """Read and write access to one version's collections."""
 
-    def __init__(self, version: str, collections: dict, manifest: dict | None = None):
+    def __init__(self, version: str, collections: dict, manifest: dict | None = None, where: str = "the index"):
         self.version = version
         self._cols = collections
         self.manifest = manifest or {}
+        self.where = where
+
+    @contextlib.contextmanager
+    def _guard(self, kind: str) -> Iterator[None]:
+        """Turn Chroma and transport exceptions into the project's errors."""
+        try:
+            yield
+        except (StoreUnavailable, SearchIndexError):
+            raise
+        except Exception as exc:
+            if _is_not_found(exc):
+                raise BuildGone(
+                    f"the {kind} collection of index version {self.version} in {self.where} no longer exists "
+                    "(a newer version was published); the next request re-opens the active version"
+                ) from None
+            if is_connection_error(exc):
+                raise StoreUnavailable(f"{self.where} is unavailable ({type(exc).__name__}: {exc})") from None
+            raise
 
     def add(self, kind: str, records: Sequence[Record]) -> None:
         """Add records (with embeddings) to a collection, in batches."""
         col = self._cols[kind]
-        for start in range(0, len(records), _BATCH):
-            batch = records[start : start + _BATCH]
-            col.add(
-                ids=[r.id for r in batch],
-                documents=[r.text for r in batch],
-                metadatas=[r.metadata or {"_": 0} for r in batch],
-                embeddings=np.stack([r.embedding for r in batch]).astype(np.float32),
-            )
+        with self._guard(kind):
+            for start in range(0, len(records), _BATCH):
+                batch = records[start : start + _BATCH]
+                col.add(
+                    ids=[r.id for r in batch],
+                    documents=[r.text for r in batch],
+                    metadatas=[r.metadata or {"_": 0} for r in batch],
+                    embeddings=np.stack([r.embedding for r in batch]).astype(np.float32),
+                )
 
     def count(self, kind: str) -> int:
         """Number of records in a collection."""
-        return self._cols[kind].count()
+        with self._guard(kind):
+            return self._cols[kind].count()
 
     def query(self, kind: str, embedding: np.ndarray, k: int, where: dict | None = None) -> list[Hit]:
         """The k nearest records by cosine similarity."""
         col = self._cols[kind]
-        n = min(k, col.count())
-        if n <= 0:
-            return []
-        res = col.query(
-            query_embeddings=[np.asarray(embedding, dtype=np.float32)],
-            n_results=n,
-            where=where,
-            include=["documents", "metadatas", "distances", "embeddings"],
-        )
+        with self._guard(kind):
+            n = min(k, col.count())
+            if n <= 0:
+                return []
+            res = col.query(
+                query_embeddings=[np.asarray(embedding, dtype=np.float32)],
+                n_results=n,
+                where=where,
+                include=["documents", "metadatas", "distances", "embeddings"],
+            )
         hits = []
         for i, rid in enumerate(res["ids"][0]):
             emb = res["embeddings"][0][i] if res.get("embeddings") is not None else None
@@ -117,12 +164,15 @@ class Build:
     ) -> list[Record]:
         """Fetch records by id or metadata filter."""
         include = ["documents", "metadatas"] + (["embeddings"] if embeddings else [])
-        res = self._cols[kind].get(ids=list(ids) if ids is not None else None, where=where, include=include)
+        with self._guard(kind):
+            res = self._cols[kind].get(ids=list(ids) if ids is not None else None, where=where, include=include)
         out = []
         embs = res.get("embeddings") if embeddings else None
+        docs = res.get("documents") or [""] * len(res["ids"])
+        metas = res.get("metadatas") or [{}] * len(res["ids"])
         for i, rid in enumerate(res["ids"]):
             emb = embs[i] if embs is not None else None
-            out.append(Record(rid, (res["documents"] or [""] * len(res["ids"]))[i], (res["metadatas"] or [{}])[i] or {}, _as_array(emb)))
+            out.append(Record(rid, docs[i], metas[i] or {}, _as_array(emb)))
         return out
 
     def iter_all(self, kind: str, embeddings: bool = False, page: int = 5000) -> Iterable[Record]:
@@ -131,7 +181,8 @@ class Build:
         offset = 0
         include = ["documents", "metadatas"] + (["embeddings"] if embeddings else [])
         while True:
-            res = col.get(limit=page, offset=offset, include=include)
+            with self._guard(kind):
+                res = col.get(limit=page, offset=offset, include=include)
             ids = res["ids"]
             if not ids:
                 return
@@ -139,6 +190,16 @@ class Build:
             for i, rid in enumerate(ids):
                 yield Record(rid, res["documents"][i], res["metadatas"][i] or {}, _as_array(embs[i]) if embs is not None else None)
             offset += len(ids)
+
+    def verify(self, expected: dict[str, int]) -> None:
+        """Check that every collection holds the expected number of records (before publishing it)."""
+        for kind, want in expected.items():
+            have = self.count(kind)
+            if have != want:
+                raise SearchIndexError(
+                    f"index version {self.version} in {self.where} is incomplete: {kind} holds {have} records, "
+                    f"expected {want}; it was not published"
+                )
 
 
 def _as_array(emb) -> np.ndarray | None:
@@ -157,6 +218,7 @@ class Layout(Protocol):
     def cleanup(self, keep: int = 2) -> None: ...
     def describe(self) -> str: ...
     def active_marker(self) -> str | None: ...
+    def lock(self) -> contextlib.AbstractContextManager: ...
 
 
 def _create_collections(client, names: dict[str, str]) -> dict:
@@ -164,6 +226,12 @@ def _create_collections(client, names: dict[str, str]) -> dict:
         kind: client.create_collection(name, embedding_function=None, metadata={"hnsw:space": "cosine"})
         for kind, name in names.items()
     }
+
+
+def _reraise_fatal(exc: BaseException) -> None:
+    # Rust panics inside chromadb (pyo3 PanicException) derive from BaseException; interrupts must still pass.
+    if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+        raise exc
 
 
 class EmbeddedLayout:
@@ -187,9 +255,9 @@ class EmbeddedLayout:
         if not self.pointer.exists():
             return None
         try:
-            data = json.loads(self.pointer.read_text())
-            if not isinstance(data, dict) or "version" not in data:
-                raise ValueError("no version")
+            data = json.loads(self.pointer.read_text(encoding="utf-8"))
+            if not isinstance(data, dict) or not isinstance(data.get("version"), str):
+                raise ValueError("it names no version")
             return data
         except (ValueError, OSError) as exc:
             raise SearchIndexError(
@@ -197,7 +265,7 @@ class EmbeddedLayout:
             ) from None
 
     def active_marker(self) -> str | None:
-        data = self.read_pointer() if self.pointer.exists() else None
+        data = self.read_pointer()
         return data["version"] if data else None
 
     def active(self) -> Build | None:
@@ -209,20 +277,23 @@ class EmbeddedLayout:
             raise SearchIndexError(
                 f"the active index folder {path} is missing; run `kratom-bot index --rebuild`"
             )
+        _check_sqlite(path / "chroma.sqlite3")
         try:
             client = self._client(path)
             cols = {kind: client.get_collection(f"{kind}", embedding_function=None) for kind in KINDS}
-        except Exception as exc:
+        except BaseException as exc:
+            _reraise_fatal(exc)
+            _release_client(path)  # else Chroma caches the broken client and later errors mislead
             raise SearchIndexError(
                 f"the index at {path} cannot be opened ({type(exc).__name__}: {exc}); run `kratom-bot index --rebuild`"
             ) from None
-        return Build(data["version"], cols, data)
+        return Build(data["version"], cols, data, where=self.describe())
 
     def begin(self, version: str) -> Build:
         # Builds go into their own folder; until the pointer names it, nobody reads it.
         path = self.builds_dir / version
         path.mkdir(parents=True, exist_ok=False)
-        return Build(version, _create_collections(self._client(path), {k: k for k in KINDS}))
+        return Build(version, _create_collections(self._client(path), {k: k for k in KINDS}), where=self.describe())
 
     def commit(self, build: Build, manifest: dict) -> None:
         final = self.builds_dir / build.version
@@ -258,6 +329,39 @@ class EmbeddedLayout:
             _release_client(path)
             shutil.rmtree(path, ignore_errors=True)
 
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """One build at a time per index folder (a file lock; it dies with a killed builder)."""
+        import fcntl
+
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.index_dir / ".build.lock", "w") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise SearchIndexError(f"another index build is running in {self.index_dir}; wait for it to finish") from None
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _check_sqlite(path: Path) -> None:
+    """Refuse a corrupt Chroma database before chromadb's Rust core panics on it."""
+    if not path.exists():
+        raise SearchIndexError(f"the index database {path} is missing; run `kratom-bot index --rebuild`")
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        try:
+            row = con.execute("PRAGMA quick_check").fetchone()
+        finally:
+            con.close()
+        problem = None if row and row[0] == "ok" else (row[0] if row else "no answer")
+    except sqlite3.Error as exc:
+        problem = str(exc)
+    if problem:
+        raise SearchIndexError(f"the index database {path} is corrupt ({problem}); run `kratom-bot index --rebuild`")
+
 
 def _release_client(path: Path) -> None:
     """Drop Chroma's cached system for a path so its files can be moved or deleted."""
@@ -281,61 +385,130 @@ def _fsync_dir(path: Path) -> None:
 
 
 class ServerLayout:
-    """Versions as collection-name prefixes on a Chroma server; a pointer collection's metadata names the active one."""
+    """Versions as collection-name prefixes on a Chroma server; a pointer collection's metadata names the active one.
 
-    def __init__(self, host: str, port: int, prefix: str = "kratombot", ssl: bool = False, token: str | None = None):
+    Works with ``chroma run`` and with a distributed Chroma deployment (set the tenant and
+    database). Every publish records its version and time in the pointer's ``history``,
+    which decides when retired versions may be deleted.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        prefix: str = "kratombot",
+        ssl: bool = False,
+        token: str | None = None,
+        *,
+        tenant: str = "default_tenant",
+        database: str = "default_database",
+        auth_header: str = "authorization",
+        timeout_s: float = 10.0,
+        ssl_verify: bool | str = True,
+        retire_grace_s: float = RETIRE_GRACE_S,
+    ):
         self.host, self.port, self.prefix, self.ssl = host, port, prefix, ssl
+        self.tenant, self.database = tenant, database
+        self.auth_header = auth_header
+        self.timeout_s = timeout_s
+        self.ssl_verify = ssl_verify
+        self.retire_grace_s = retire_grace_s
         self._token = token
         self._client_obj = None
+        self._client_lock = threading.Lock()
 
     def describe(self) -> str:
         return f"Chroma server at {'https' if self.ssl else 'http'}://{self.host}:{self.port}"
 
-    def _client(self):
-        if self._client_obj is None:
-            import chromadb
+    # -- connection --------------------------------------------------------------------
 
-            headers = {"Authorization": f"Bearer {self._token}"} if self._token else None
-            try:
-                self._client_obj = chromadb.HttpClient(
-                    host=self.host, port=self.port, ssl=self.ssl, headers=headers, settings=_chroma_settings()
-                )
-            except Exception as exc:
-                raise StoreUnavailable(f"cannot reach the {self.describe()}: {exc}") from None
-        return self._client_obj
+    def _headers(self) -> dict[str, str] | None:
+        if not self._token:
+            return None
+        if self.auth_header == "x-chroma-token":
+            return {"X-Chroma-Token": self._token}
+        return {"Authorization": f"Bearer {self._token}"}
+
+    def _client(self):
+        with self._client_lock:
+            if self._client_obj is None:
+                import chromadb
+
+                extra = {} if self.ssl_verify is True else {"chroma_server_ssl_verify": self.ssl_verify}
+                try:
+                    client = chromadb.HttpClient(
+                        host=self.host, port=self.port, ssl=self.ssl, headers=self._headers(),
+                        tenant=self.tenant, database=self.database, settings=_chroma_settings(**extra),
+                    )
+                except Exception as exc:
+                    raise _unavailable(self, exc, self._diagnose()) from None
+                _set_timeout(client, self.timeout_s)
+                self._client_obj = client
+            return self._client_obj
+
+    def _diagnose(self) -> str:
+        """Why the server cannot be reached (chromadb's own message hides TLS and auth details)."""
+        import httpx
+
+        url = f"{'https' if self.ssl else 'http'}://{self.host}:{self.port}/api/v2/heartbeat"
+        try:
+            resp = httpx.get(url, headers=self._headers(), verify=self.ssl_verify, timeout=min(self.timeout_s, 5.0))
+        except Exception as exc:
+            text = f"{type(exc).__name__}: {exc}"
+            if "CERTIFICATE_VERIFY_FAILED" in text:
+                text += "; set KRATOMBOT_CHROMA_SSL_VERIFY to the server's CA bundle"
+            return text
+        return f"HTTP {resp.status_code} from {url}"
 
     def _names(self, version: str) -> dict[str, str]:
         return {kind: f"{self.prefix}-{version}-{kind}" for kind in KINDS}
 
-    def _pointer(self, create: bool = False):
-        name = f"{self.prefix}-active"
-        client = self._client()
+    @property
+    def pointer_name(self) -> str:
+        return f"{self.prefix}-active"
+
+    @property
+    def lock_name(self) -> str:
+        return f"{self.prefix}-publishing"
+
+    def _pointer_meta(self) -> dict | None:
+        """The pointer collection's metadata, or None when nothing was ever published."""
         try:
-            if create:
-                return client.get_or_create_collection(name, embedding_function=None, metadata={"version": "none"})
-            return client.get_collection(name, embedding_function=None)
+            ptr = self._client().get_collection(self.pointer_name, embedding_function=None)
+        except StoreUnavailable:
+            raise
         except Exception as exc:
-            if create or not _is_not_found(exc):
-                raise _unavailable(self, exc) from None
-            return None
+            if _is_not_found(exc):
+                return None
+            raise _unavailable(self, exc) from None
+        return dict(ptr.metadata or {})
+
+    # -- reading -----------------------------------------------------------------------
 
     def active_marker(self) -> str | None:
-        ptr = self._pointer()
-        if ptr is None:
-            return None
-        version = (ptr.metadata or {}).get("version")
-        return None if version in (None, "none") else version
+        meta = self._pointer_meta()
+        version = (meta or {}).get("version")
+        return None if version in (None, "none") else str(version)
 
     def active(self) -> Build | None:
-        ptr = self._pointer()
-        if ptr is None:
+        meta = self._pointer_meta()
+        if meta is None or meta.get("version") in (None, "none"):
             return None
-        meta = ptr.metadata or {}
-        version = meta.get("version")
-        if version in (None, "none"):
-            return None
+        version = str(meta["version"])
         try:
-            cols = {k: self._client().get_collection(n, embedding_function=None) for k, n in self._names(version).items()}
+            manifest = json.loads(meta.get("manifest") or "{}")
+            if not isinstance(manifest, dict):
+                raise ValueError("not an object")
+        except ValueError as exc:
+            raise SearchIndexError(
+                f"the index pointer {self.pointer_name!r} on the {self.describe()} is corrupt ({exc}); "
+                "run `kratom-bot index --publish`"
+            ) from None
+        try:
+            client = self._client()
+            cols = {k: client.get_collection(n, embedding_function=None) for k, n in self._names(version).items()}
+        except StoreUnavailable:
+            raise
         except Exception as exc:
             if _is_not_found(exc):
                 raise SearchIndexError(
@@ -343,58 +516,202 @@ class ServerLayout:
                     "run `kratom-bot index --publish`"
                 ) from None
             raise _unavailable(self, exc) from None
-        manifest = json.loads(meta.get("manifest", "{}"))
-        return Build(version, cols, manifest)
+        return Build(version, cols, manifest, where=self.describe())
+
+    # -- writing -----------------------------------------------------------------------
 
     def begin(self, version: str) -> Build:
         try:
-            return Build(version, _create_collections(self._client(), self._names(version)))
+            return Build(version, _create_collections(self._client(), self._names(version)), where=self.describe())
+        except StoreUnavailable:
+            raise
         except Exception as exc:
             raise _unavailable(self, exc) from None
 
     def commit(self, build: Build, manifest: dict) -> None:
-        ptr = self._pointer(create=True)
-        # One metadata update is the switch, so replicas see the old or the new version, never a mix.
-        ptr.modify(metadata={"version": build.version, "manifest": json.dumps(manifest)})
+        try:
+            client = self._client()
+            ptr = client.get_or_create_collection(self.pointer_name, embedding_function=None, metadata={"version": "none"})
+            history = _history(ptr.metadata or {})
+            history = [h for h in history if h["version"] != build.version]
+            history.append({"version": build.version, "published": time.time()})
+            # One metadata update is the switch: Chroma replaces the whole metadata at once.
+            ptr.modify(
+                metadata={"version": build.version, "manifest": json.dumps(manifest), "history": json.dumps(history[-20:])}
+            )
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
+            raise _unavailable(self, exc) from None
 
     def abandon(self, build: Build) -> None:
         for name in self._names(build.version).values():
             try:
                 self._client().delete_collection(name)
-            except Exception:
+            except Exception:  # best effort; cleanup() removes leftovers later
                 pass
 
-    def cleanup(self, keep: int = 2) -> None:
-        active = self.active_marker()
+    def _versions_on_server(self) -> set[str]:
         client = self._client()
         versions: set[str] = set()
-        for col in client.list_collections():
-            name = col.name if hasattr(col, "name") else str(col)
-            if name.startswith(f"{self.prefix}-v") and name.count("-") >= 2:
-                versions.add(name[len(self.prefix) + 1 :].rsplit("-", 1)[0])
-        old = sorted(v for v in versions if v != active)
-        for version in old[: max(0, len(old) - (keep - 1))]:
-            for name in self._names(version).values():
+        offset, page = 0, 100
+        while True:
+            cols = client.list_collections(limit=page, offset=offset)
+            for col in cols:
+                name = col.name if hasattr(col, "name") else str(col)
+                rest = name[len(self.prefix) + 1 :] if name.startswith(f"{self.prefix}-") else ""
+                version, _, kind = rest.rpartition("-")
+                if kind in KINDS and version_time(version) is not None:
+                    versions.add(version)
+            if len(cols) < page:
+                return versions
+            offset += page
+
+    def cleanup(self, keep: int = 2, now: float | None = None) -> None:
+        """Delete old versions: keep the active one and the newest ``keep - 1`` retired ones.
+
+        A retired version is deleted only after ``retire_grace_s`` (replicas may still be
+        reading it); a version that was never published only once it is older than an
+        hour (another publisher may still be building it; else it is a crashed publish).
+        """
+        now = time.time() if now is None else now
+        meta = self._pointer_meta() or {}
+        active = meta.get("version")
+        history = _history(meta)
+        retired_at: dict[str, float] = {}
+        for older, newer in zip(history, history[1:]):
+            retired_at[older["version"]] = newer["published"]
+        published = [h["version"] for h in history if h["version"] != active]
+        keep_retired = set(published[-(keep - 1):]) if keep > 1 else set()
+        for version in sorted(self._versions_on_server()):
+            if version == active or version in keep_retired:
+                continue
+            if version in retired_at or version in published:
+                if now - retired_at.get(version, 0.0) < self.retire_grace_s:
+                    continue
+            elif now - (version_time(version) or now) < STALE_BUILD_S:
+                continue  # never published: probably being built right now by another publisher
+            self._delete_version(version)
+
+    def _delete_version(self, version: str) -> None:
+        for name in self._names(version).values():
+            try:
+                self._client().delete_collection(name)
+            except Exception as exc:
+                if not _is_not_found(exc):
+                    log.warning("could not delete collection %s: %s", name, exc)
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """One publish at a time across machines: a lock collection that only one creator can make."""
+        client = self._client()
+        owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        for _attempt in range(2):
+            try:
+                client.create_collection(
+                    self.lock_name, embedding_function=None, metadata={"owner": owner, "since": time.time()}
+                )
+                break
+            except Exception as exc:
+                if not _already_exists(exc):
+                    raise _unavailable(self, exc) from None
                 try:
-                    client.delete_collection(name)
+                    held = dict(client.get_collection(self.lock_name, embedding_function=None).metadata or {})
                 except Exception:
-                    pass
+                    held = {}
+                since = float(held.get("since", 0.0))
+                if time.time() - since < PUBLISH_LOCK_STALE_S:
+                    started = dt.datetime.fromtimestamp(since, dt.timezone.utc).isoformat(timespec="seconds")
+                    raise SearchIndexError(
+                        f"another publish to the {self.describe()} is running ({held.get('owner', '?')}, since {started}); "
+                        f"wait for it, or delete the collection {self.lock_name!r} if that publisher crashed"
+                    ) from None
+                log.warning("removing a stale publish lock left by %s", held.get("owner", "?"))
+                with contextlib.suppress(Exception):
+                    client.delete_collection(self.lock_name)
+        else:
+            raise SearchIndexError(f"could not take the publish lock {self.lock_name!r} on the {self.describe()}")
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):
+                client.delete_collection(self.lock_name)
 
 
-def _is_not_found(exc: Exception) -> bool:
+def _history(meta: dict) -> list[dict]:
+    try:
+        items = json.loads(meta.get("history") or "[]")
+        return [
+            {"version": str(h["version"]), "published": float(h["published"])}
+            for h in items
+            if isinstance(h, dict) and "version" in h and "published" in h
+        ]
+    except (ValueError, TypeError):
+        return []
+
+
+def _set_timeout(client, seconds: float) -> None:
+    """chromadb's HttpClient waits forever by default; a hung server must not hang every request."""
+    try:
+        import httpx
+
+        client._server._session.timeout = httpx.Timeout(seconds)
+    except Exception:  # internal API; without it requests only lack a timeout
+        log.debug("could not set the Chroma client timeout")
+
+
+def _is_not_found(exc: BaseException) -> bool:
     text = f"{type(exc).__name__} {exc}".lower()
     return "notfound" in text or "does not exist" in text or "not found" in text
 
 
-def _unavailable(layout: ServerLayout, exc: Exception) -> StoreUnavailable:
-    return StoreUnavailable(f"the {layout.describe()} is unavailable ({type(exc).__name__}: {exc})")
+def _already_exists(exc: BaseException) -> bool:
+    text = f"{type(exc).__name__} {exc}".lower()
+    return "uniqueconstraint" in text or "already exists" in text
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """Whether an exception means the store could not be reached (as opposed to a bad request)."""
+    try:
+        import httpx
+
+        if isinstance(exc, httpx.TransportError):
+            return True
+    except ImportError:  # pragma: no cover - httpx comes with chromadb
+        pass
+    if isinstance(exc, (ConnectionError, TimeoutError, socket.timeout)):
+        return True
+    text = f"{type(exc).__name__} {exc}".lower()
+    return any(w in text for w in ("could not connect", "connection", "timed out", "timeout", "unreachable", "refused"))
+
+
+def _is_auth_error(exc: BaseException) -> bool:
+    text = f"{type(exc).__name__} {exc}".lower()
+    return any(w in text for w in ("autherror", "authorizationerror", "unauthorized", "forbidden", " 401", " 403"))
+
+
+def _unavailable(layout: ServerLayout, exc: BaseException, detail: str = "") -> StoreUnavailable:
+    if _is_auth_error(exc) or " 401 " in f" {detail} " or " 403 " in f" {detail} ":
+        return StoreUnavailable(
+            f"the {layout.describe()} refused the credentials ({type(exc).__name__}: {exc}); "
+            "check KRATOMBOT_CHROMA_AUTH_TOKEN and KRATOMBOT_CHROMA_AUTH_HEADER"
+        )
+    detail = f"; {detail}" if detail and not detail.startswith("HTTP 200") else ""
+    return StoreUnavailable(f"the {layout.describe()} is unavailable ({type(exc).__name__}: {exc}{detail})")
 
 
 def make_layout(settings) -> Layout:
     """The layout the settings choose."""
     if settings.chroma_mode == "http":
         token = settings.chroma_auth_token.get_secret_value() if settings.chroma_auth_token else None
-        return ServerLayout(settings.chroma_host, settings.chroma_port, settings.collection_prefix, settings.chroma_ssl, token)
+        verify: bool | str = settings.chroma_ssl_verify
+        if isinstance(verify, str) and verify.lower() in ("true", "false"):
+            verify = verify.lower() == "true"
+        return ServerLayout(
+            settings.chroma_host, settings.chroma_port, settings.collection_prefix, settings.chroma_ssl, token,
+            tenant=settings.chroma_tenant, database=settings.chroma_database, auth_header=settings.chroma_auth_header,
+            timeout_s=settings.chroma_timeout_s, ssl_verify=verify, retire_grace_s=settings.index_retire_grace_s,
+        )
     return EmbeddedLayout(settings.resolved_index_dir)
 
 
@@ -409,7 +726,7 @@ class ActiveIndex:
         self._lock = threading.Lock()
 
     def current(self) -> Build:
-        """The active build; raises SearchIndexError when there is none, StoreUnavailable when unreachable."""
+        """The active build; raises SearchIndexError when there is none or it is unusable, StoreUnavailable when unreachable."""
         with self._lock:
             now = time.monotonic()
             if self._build is None or now - self._checked >= self.recheck_seconds:
@@ -420,6 +737,9 @@ class ActiveIndex:
                         raise SearchIndexError(
                             f"no index has been built in the {self.layout.describe()}; run `kratom-bot index`"
                         )
+                    check_schema(build)
+                    if self._build is not None:
+                        log.info("switched from index version %s to %s", self._build.version, build.version)
                     self._build = build
                 self._checked = now
             return self._build
@@ -428,3 +748,13 @@ class ActiveIndex:
         """Forget the open build (after a fault), so the next request re-opens it."""
         with self._lock:
             self._build = None
+
+
+def check_schema(build: Build) -> None:
+    """Refuse to serve from an index written by an incompatible version of kratom-bot."""
+    schema = build.manifest.get("schema")
+    if schema != SCHEMA_VERSION:
+        raise SearchIndexError(
+            f"the index version {build.version} has schema {schema!r}, but this kratom-bot needs schema "
+            f"{SCHEMA_VERSION}; run `kratom-bot index --rebuild` (or `kratom-bot index --publish` for a Chroma server)"
+        )

@@ -77,7 +77,8 @@ def _strip_marks(text: str) -> str:
     out = []
     marks = 0
     for ch in unicodedata.normalize("NFD", text):
-        if unicodedata.combining(ch):
+        # Enclosing marks (U+0489 "҉") and some non-spacing marks have combining class 0: test the category too.
+        if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me"):
             marks += 1
             if marks > 1 or ord(ch) not in _ACCENTS:
                 continue

@@ -12,23 +12,24 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from ..compose import Draft
 from ..schema import Citation, GuardDecision, RetrievedChunk, SentenceTrace
 from ..text import fold, split_sentences
 
-_NUM = r"(?:\d+(?:[.,]\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|half|a half|a quarter|a couple of|a few|few|several|a|an|un|une|una|uno|um|uma|ein|eine|einen|einem|demi|media|meia|halbe?n?)"
-_RANGE = rf"{_NUM}(?:\s*(?:-|–|—|to|or|/)\s*{_NUM})?"
+_NUM = r"(?:\d*[½¼¾⅓⅔]|\d+(?:[.,]\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|fifty|hundred|half|a half|a quarter|a couple of|a few|few|several|a|an|un|une|una|uno|um|uma|ein|eine|einen|einem|demi|media|meia|halbe?n?)"
+_RANGE = rf"{_NUM}(?:\s*(?:-|–|—|to|or|/|⁄)\s*{_NUM})?"
 _UNIT = (
-    r"(?:g|gr|gms?|grams?|grammes?|gramos?|gramas?|gramm|mg|milligrams?|miligramos?|miligramas?|milligrammes?|mcg|µg|ug|"
+    r"(?:g|grs?|gms?|grams?|grammes?|gramos?|gramas?|gramm|mgs?|milligrams?|miligramos?|miligramas?|milligrammes?|mcg|µg|μg|ug|"
     r"ml|millilit(?:er|re)s?|tsps?|teaspoons?|teaspoonfuls?|tbsps?|tablespoons?|tablespoonfuls?|spoons?|spoonfuls?|"
     r"scoops?|capsules?|caps|pills?|tablets?|tabs|shots?|drops?|gumm(?:y|ies)|cups?|cucharadas?|cucharaditas?|colheres?|"
     r"cuilleres?|cuillères?|löffel|teelöffel|kapseln?|cápsulas?|comprimidos?|comprimés?|tabletten?)"
 )
 DOSE_PATTERNS = [
-    re.compile(rf"(?<![\w-]){_RANGE}\s*(?:(?:heaping|heaped|level|rounded|full|flat|big|small|large|whole|generous)\s+)?{_UNIT}(?![\w])", re.I),
-    re.compile(r"\b\d+(?:[.,]\d+)?\s*(?:mg|g|mcg|µg)\s*(?:/|per)\s*(?:kg|kilo(?:gram)?s?|lbs?|pounds?)\b", re.I),
+    re.compile(rf"(?<![\w-]){_RANGE}(?:\s*|-)(?:(?:heaping|heaped|level|rounded|full|flat|big|small|large|whole|generous)\s+)?{_UNIT}(?![\w])", re.I),
+    re.compile(r"\b\d+(?:[.,]\d+)?\s*(?:mg|g|mcg|µg|μg)\s*(?:/|per)\s*(?:kg|kilo(?:gram)?s?|lbs?|pounds?)\b", re.I),
     re.compile(r"\bper\s+(?:kg|kilogram|pound)\s+of\s+body", re.I),
     re.compile(r"\bevery\s+(?:\d+(?:\s*(?:-|–|to)\s*\d+)?|one|two|three|four|five|six|eight|few|couple of)\s*(?:h|hrs?|hours?|days?)\b", re.I),
     re.compile(
@@ -75,15 +76,16 @@ _MARKER = re.compile(r"\s?\[(\d{1,3})\]")
 
 def dose_hits(sentence: str) -> list[str]:
     """Dose quantities or schedules found in a sentence."""
-    text = sentence.replace("\u00a0", " ")
+    # NFKC first: full-width digits and units ("５ｇ") and fractions ("½") must not hide an amount.
+    text = unicodedata.normalize("NFKC", sentence).replace("\u00a0", " ")
     # Phone numbers and dates must not look like amounts.
     text = re.sub(r"\b1-800-\d{3}-\d{4}\b|\b\d{3}-\d{3}-\d{4}\b", " ", text)
-    consuming = bool(_CONSUME.search(text))
+    consuming = bool(_CONSUME.search(text) or _ADVICE.search(text))  # "a gram is plenty for a beginner"
     return [m.group(0) for p in DOSE_PATTERNS for m in p.finditer(text) if _is_amount(m.group(0), consuming)]
 
 
 _CONSUME = re.compile(
-    r"\b(take|takes|taking|took|use|uses|using|eat|eats|swallow\w*|mix\w*|drink\w*|dos(?:e|es|ed|ing)|start\w*|"
+    r"\b(take|takes|taking|took|use|uses|used|using|eat|eats|swallow\w*|mix\w*|drink\w*|dos(?:e|es|ed|ing)|start\w*|"
     r"redos\w*|consum\w*|chew\w*|brew\w*|toss and wash|tom[ao]r?|tomo|prend\w*|nehm\w*|engul\w*|aval\w*|trop|"
     r"suffit|reicht|zu viel|first time|premi[eè]re fois|primera vez|primeira vez|erste[sn]? mal)\b",
     re.I,
@@ -97,9 +99,14 @@ def _is_amount(found: str, consuming: bool) -> bool:
     if re.fullmatch(r"(a|an|few|several)\s*(g|gr|gms?|mg|ml|caps|tabs|ug)", low):
         return False
     # "sold as a shot" is description; "take a teaspoon" is an amount.
+    if re.match(r"(a couple of|a half|a quarter)\b", low):  # as exact as a number ("a couple of grams")
+        return True
     if _VAGUE.match(low):
         return consuming
     return True
+
+
+_PARTS = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“(])")
 
 
 def is_dose_advice(sentence: str, strict: bool) -> bool:
@@ -110,6 +117,11 @@ def is_dose_advice(sentence: str, strict: bool) -> bool:
     """
     if not dose_hits(sentence):
         return False
+    # "Use it every 2 h. Case reports ..." reaches us as one sentence ("h." looks like an abbreviation):
+    # judge each part, so attribution in one part cannot cover advice in another.
+    parts = _PARTS.split(sentence)
+    if len(parts) > 1:
+        return any(is_dose_advice(part, strict) for part in parts)
     if strict:
         return True
     return not (_ATTRIBUTION.search(sentence) and not _ADVICE.search(sentence))
