@@ -18,6 +18,7 @@ import numpy as np
 from .compose import Draft, ExtractiveComposer, FaqAnswerer, assemble
 from .embedding import Embedder
 from .glossary import expand
+from .generation.base import GENERATOR_ACTIONS
 from .errors import InputError, SearchIndexError, StoreUnavailable
 from .guard.base import InputGuard
 from .guard.output import OutputGuard
@@ -29,7 +30,9 @@ from .store import ActiveIndex, Build
 
 log = logging.getLogger(__name__)
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Invisible format characters are deleted, not turned into spaces: "H\u200bow many grams" must read "How many grams".
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 
 # Retrieval queries used when the guard has decided, so that even refusals and
 # emergency replies carry a few cited, relevant facts.
@@ -42,7 +45,7 @@ GUARD_QUERIES = {
 def clean_text(text: str) -> str:
     """Make user text safe to process: valid Unicode, no control or invisible characters, NFC."""
     text = text.encode("utf-8", "replace").decode("utf-8", "replace") if _has_surrogates(text) else text
-    text = _CONTROL.sub(" ", text.replace("\r\n", "\n"))
+    text = _CONTROL.sub(" ", _INVISIBLE.sub("", text.replace("\r\n", "\n")))
     return unicodedata.normalize("NFC", text).strip()
 
 
@@ -129,6 +132,10 @@ class Chatbot:
 
     def reply(self, messages: Sequence[Message | dict] | str) -> Reply:
         """Answer the last user turn of a conversation (a list of role/content messages)."""
+        return self._answer(messages)
+
+    def _answer(self, messages: Sequence[Message | dict] | str, on_text=None) -> Reply:
+        # on_text: called with the growing answer while a streaming generator releases checked sentences.
         started = time.perf_counter()
         timings: dict[str, float] = {}
         timer = _Timer(timings)
@@ -171,7 +178,7 @@ class Chatbot:
             self.index.invalidate()
             return self._unavailable(decision, started, timings, trace)
         try:
-            draft, retrieved = self._draft(build, decision, query.text, qvec, embed, timer, trace)
+            draft, retrieved = self._draft(build, decision, query.text, qvec, embed, timer, trace, on_text)
         except StoreUnavailable as exc:
             log.error("store unavailable mid-request: %s", exc)
             self.index.invalidate()
@@ -189,8 +196,14 @@ class Chatbot:
         """Yield the growing answer text sentence by sentence, then the final Reply.
 
         Text is released only after the whole reply has passed the output guard, so a
-        streamed sentence is never retracted.
+        streamed sentence is never retracted. With a streaming generator (llm), each
+        sentence is released as soon as it has passed the grounding gate.
         """
+        if getattr(self.generator, "streams", False):
+            from .generation.streaming import stream_live
+
+            yield from stream_live(self._answer, messages)
+            return
         reply = self.reply(messages)
         shown = ""
         for part in re.split(r"(?<=[.!?\]])\s+", reply.text):
@@ -200,7 +213,7 @@ class Chatbot:
 
     # -- stages -----------------------------------------------------------------------
 
-    def _draft(self, build: Build, decision: GuardDecision, query_text: str, qvec, embed, timer, trace):
+    def _draft(self, build: Build, decision: GuardDecision, query_text: str, qvec, embed, timer, trace, on_text=None):
         lang = decision.language
         action = decision.action
         retrieved: list[RetrievedChunk] = []
@@ -245,8 +258,11 @@ class Chatbot:
             with timer("retrieve"):
                 retrieved = self.retriever.retrieve(build, svec, search_text)
             with timer("compose"):
-                if self.generator is not None:
-                    draft = self.generator.generate(build, svec, search_text, retrieved, trace)
+                if self.generator is not None and action in GENERATOR_ACTIONS:
+                    # Only plain answers are generated; guard-driven replies never depend on a generator.
+                    release = self._release_to(on_text, lang) if getattr(self.generator, "streams", False) else None
+                    extra = {"release": release} if release is not None else {}
+                    draft = self.generator.generate(build, svec, search_text, retrieved, trace, **extra)
                 else:
                     draft = self.composer.compose(build, svec, search_text, retrieved)
         if action == "escalate":
@@ -259,9 +275,16 @@ class Chatbot:
             draft = _prefixed(self.prompts.render("injection_note", lang), draft, draft.source)
         if not draft.text and action in ("answer", "answer_with_clinician", "ignore_injection"):
             draft = Draft(self.prompts.render("no_answer", lang), (), source="none")
-        if lang != "en" and draft.source in ("documents", "faq") and self.prompts.has("english_only_note", lang):
+        if lang != "en" and draft.source in ("documents", "faq", "llm") and self.prompts.has("english_only_note", lang):
             draft = _prefixed(self.prompts.render("english_only_note", lang), draft, draft.source)
         return draft, retrieved
+
+    def _release_to(self, on_text, lang: str):
+        """The streaming callback for a generator: what it releases, as the visitor will see it."""
+        if on_text is None:
+            return None
+        note = self.prompts.render("english_only_note", lang) if lang != "en" and self.prompts.has("english_only_note", lang) else ""
+        return (lambda text: on_text(f"{note}\n\n{text}")) if note else on_text
 
     def _finish(self, draft: Draft, decision: GuardDecision, retrieved, started, timings, trace) -> Reply:
         timer = _Timer(timings)

@@ -32,6 +32,14 @@ def register(sub) -> None:
     )
     p.add_argument("--compare", metavar="FILE", help="a previous report.json to compare with")
     p.add_argument("--generator", choices=("extractive", "llm"), help="answer generator (overrides KRATOMBOT_GENERATOR)")
+    p.add_argument(
+        "--local-llm", action="store_true",
+        help="with --generator llm: serve the packaged SmolLM2 (the [llm] extra) on a free loopback port for this run",
+    )
+    p.add_argument(
+        "--no-baseline", action="store_true",
+        help="with --generator llm: skip the extractive run that the side-by-side comparison (generators.md) needs",
+    )
     p.add_argument("--labels", metavar="FILE", help=f"hand-labelled groundedness pairs (default {DEFAULT_LABELS})")
     p.add_argument("--category", action="append", metavar="NAME", help="only cases of this category (repeatable)")
     p.add_argument("--calibrate", action="store_true", help="only calibrate groundedness on the labels and print the rule")
@@ -62,10 +70,21 @@ def _progress(i: int, n: int, case) -> None:
 
 def cmd_eval(args) -> int:
     """Run the suite; 0 when every gate passes, 1 when one fails (2 for unusable input)."""
+    if getattr(args, "local_llm", False):
+        from ..generation.local_server import LocalLlamaServer
+
+        print("starting the packaged SmolLM2 on loopback (llama-cpp-python server)…", file=sys.stderr)
+        with LocalLlamaServer(log_path=Path(args.report) / "llama-server.log") as server:
+            return _cmd_eval(args, {"generator": "llm", "llm_base_url": server.base_url, "llm_model": server.alias})
+    return _cmd_eval(args, {})
+
+
+def _cmd_eval(args, llm_overrides: dict) -> int:
     from ..errors import BotError
     from ..settings import load_settings
 
     overrides = {"generator": args.generator} if args.generator else {}
+    overrides.update(llm_overrides)
     settings = load_settings(**overrides)
     labels_path = Path(args.labels) if args.labels else _default(DEFAULT_LABELS)
     if args.calibrate:
@@ -96,6 +115,7 @@ def cmd_eval(args) -> int:
     chatbot = load_chatbot(settings)
     meta = {
         "generator": settings.generator,
+        **_llm_meta(settings),
         "embedding_model": settings.embedding_model,
         "top_k": settings.top_k,
         "hybrid": settings.hybrid,
@@ -112,9 +132,47 @@ def cmd_eval(args) -> int:
     paths = write_reports(report, args.report)
     print(render_console(report))
     print(f"reports: {paths['html']} · {paths['md']} · {paths['json']}")
+    if settings.generator == "llm" and not getattr(args, "no_baseline", False):
+        _compare_with_extractive(args, settings, chatbot, cases, corpus, labels_path, pinned, gates, meta, run)
     for g in run.failed_gates:
         print(f"gate failed: {g.describe()}", file=sys.stderr)
     return 0 if run.passed else 1
+
+
+def _llm_meta(settings) -> dict:
+    if settings.generator != "llm":
+        return {}
+    from ..generation.chat import public_url
+
+    return {"llm_model": settings.llm_model, "llm_endpoint": public_url(settings.llm_base_url)}
+
+
+def _compare_with_extractive(args, settings, chatbot, cases, corpus, labels_path, pinned, gates, meta, llm_run) -> None:
+    """Run the same cases with the extractive default and write generators.md/.json side by side."""
+    import json
+
+    from ..generation.compare import compare_runs, comparison_console, comparison_markdown
+    from ..wiring import load_chatbot
+    from .report import build_report, write_reports
+    from .runner import run_suite
+
+    print("running the extractive baseline for the comparison…", file=sys.stderr)
+    baseline = load_chatbot(settings.model_copy(update={"generator": "extractive"}), embedder=chatbot.embedder)
+    base_meta = {k: v for k, v in meta.items() if not k.startswith("llm_")} | {"generator": "extractive"}
+    base_run = run_suite(
+        baseline, cases, corpus=corpus, prompts=baseline.prompts, labels_path=labels_path, calibration_path=pinned,
+        gates=gates, meta=base_meta, progress=_progress,
+    )
+    write_reports(build_report(base_run), Path(args.report) / "extractive")
+    comparison = compare_runs({"extractive": base_run, "llm": llm_run})
+    out = Path(args.report)
+    (out / "generators.json").write_text(json.dumps(comparison, indent=2) + "\n", encoding="utf-8")
+    (out / "generators.md").write_text(
+        f"# Extractive vs llm ({meta.get('llm_model')} at {meta.get('llm_endpoint')})\n\n" + comparison_markdown(comparison),
+        encoding="utf-8",
+    )
+    print(comparison_console(comparison))
+    print(f"comparison: {out / 'generators.md'} · {out / 'generators.json'}")
 
 
 def render_console(report: dict) -> str:
