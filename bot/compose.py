@@ -13,6 +13,7 @@ import numpy as np
 from .retrieval import lexical_overlap, to_retrieved
 from .schema import Citation, RetrievedChunk, SentenceTrace
 from .store import Build
+from .text import split_sentences
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,10 @@ class ExtractiveComposer:
         chunks = [c for c in chunks if c.score >= best - self.chunk_margin]
         by_id = {c.chunk_id: c for c in chunks}
         rank = {c.chunk_id: i for i, c in enumerate(chunks)}
-        records = build.get("sentences", where={"chunk_id": {"$in": list(by_id)}})
+        # By id (the indexer names sentences "<chunk id>#s<i>"): a primary-key lookup, where a
+        # metadata filter scans the whole sentence collection.
+        ids = [f"{cid}#s{i}" for cid, c in by_id.items() for i in range(len(split_sentences(c.text)))]
+        records = [r for r in build.get("sentences", ids=ids) if r.metadata.get("chunk_id") in by_id]
         candidates = []
         for rec in records:
             words = rec.text.split()

@@ -50,13 +50,20 @@ class BuildReport:
     seconds: float
 
 
-def _evidence_overlap(sentence: str, passage: str) -> float:
+def _evidence_terms(sentence: str) -> tuple[set[str], set[str]]:
+    """A sentence's numbers and content words."""
+    return set(re.findall(r"\d+(?:[.,]\d+)?", sentence)), content_words(sentence)
+
+
+def _evidence_overlap(
+    sentence: str, passage: str, passage_words: set[str] | None = None, terms: tuple[set[str], set[str]] | None = None
+) -> float:
     """Share of a sentence's numbers (counted twice) and content words that occur in a passage."""
-    numbers = set(re.findall(r"\d+(?:[.,]\d+)?", sentence))
-    words = content_words(sentence)
+    numbers, words = terms or _evidence_terms(sentence)
     if not numbers and not words:
         return 0.0
-    passage_words = content_words(passage)
+    if passage_words is None:
+        passage_words = content_words(passage)
     found = 2 * sum(n in passage for n in numbers) + len(words & passage_words)
     return found / (2 * len(numbers) + len(words))
 
@@ -249,6 +256,7 @@ class IndexBuilder:
         """
         by_doc: dict[str, list[tuple[str, np.ndarray]]] = {}
         chunk_text: dict[str, str] = {}
+        chunk_words: dict[str, set[str]] = {}
         for chunk, _, sent in sentences:
             by_doc.setdefault(chunk.doc_id, []).append((chunk.id, vectors[_sha(sent)]))
             chunk_text[chunk.id] = chunk.text
@@ -263,7 +271,14 @@ class IndexBuilder:
                     best_by_chunk: dict[str, float] = {}
                     for (cid, _), sim in zip(pool, sims):
                         best_by_chunk[cid] = max(best_by_chunk.get(cid, -1.0), float(sim))
-                    scored = {cid: sim + 0.15 * _evidence_overlap(sent, chunk_text[cid]) for cid, sim in best_by_chunk.items()}
+                    for cid in best_by_chunk:  # each chunk's words once, not once per answer sentence
+                        if cid not in chunk_words:
+                            chunk_words[cid] = content_words(chunk_text[cid])
+                    terms = _evidence_terms(sent)
+                    scored = {
+                        cid: sim + 0.15 * _evidence_overlap(sent, chunk_text[cid], chunk_words[cid], terms)
+                        for cid, sim in best_by_chunk.items()
+                    }
                     best = max(scored, key=scored.get)
                     support.append({"sentence": sent, "chunk_id": best, "support": round(best_by_chunk[best], 4)})
                 else:

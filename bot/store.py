@@ -103,6 +103,7 @@ class Build:
         self._cols = collections
         self.manifest = manifest or {}
         self.where = where
+        self._counts: dict[str, int] = {}  # Chroma's count() scans the collection; a version changes only through add()
 
     @contextlib.contextmanager
     def _guard(self, kind: str) -> Iterator[None]:
@@ -124,6 +125,7 @@ class Build:
     def add(self, kind: str, records: Sequence[Record]) -> None:
         """Add records (with embeddings) to a collection, in batches."""
         col = self._cols[kind]
+        self._counts.pop(kind, None)
         with self._guard(kind):
             for start in range(0, len(records), _BATCH):
                 batch = records[start : start + _BATCH]
@@ -136,14 +138,16 @@ class Build:
 
     def count(self, kind: str) -> int:
         """Number of records in a collection."""
-        with self._guard(kind):
-            return self._cols[kind].count()
+        if kind not in self._counts:
+            with self._guard(kind):
+                self._counts[kind] = self._cols[kind].count()
+        return self._counts[kind]
 
     def query(self, kind: str, embedding: np.ndarray, k: int, where: dict | None = None) -> list[Hit]:
         """The k nearest records by cosine similarity."""
         col = self._cols[kind]
+        n = min(k, self.count(kind))
         with self._guard(kind):
-            n = min(k, col.count())
             if n <= 0:
                 return []
             res = col.query(

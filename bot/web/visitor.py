@@ -9,6 +9,7 @@ sessions or kept in module globals.
 import html
 import logging
 import traceback
+import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -259,15 +260,26 @@ def build_visitor_blocks(chat: VisitorChat, ui: UiText):
 
         def respond(text, s, request: gr.Request):
             key = getattr(request, "session_hash", None) or ""
+            answered = s.turn if isinstance(s, ChatSession) else 0
+            shown_sources, hidden = None, False
+            last_sent = 0.0
             for s, box, note in chat.respond(text, s, key):
+                # While the answer streams, send plain values: a gr.update(...) makes Gradio rebuild
+                # the component and its config (JSON schema) on every chunk.
+                done = s.turn != answered or box != ""
+                now = time.monotonic()
+                if not done and shown_sources is not None and now - last_sent < 0.1:
+                    continue  # each update re-sends the whole conversation; one per 100 ms is enough to read
+                last_sent = now
                 yield (
-                    _chat_update(s),
+                    _chat_update(s) if done else s.display,
                     s,
-                    chat.sources_panel(s),
+                    chat.sources_panel(s) if len(s.sources) != shown_sources else gr.skip(),
                     gr.skip() if box is None else box,
                     note,
-                    gr.update(visible=False) if box == "" else gr.skip(),
+                    gr.update(visible=False) if box == "" and not hidden else gr.skip(),
                 )
+                shown_sources, hidden = len(s.sources), hidden or box == ""
 
         outputs = [chat_box, session, sources, textbox, notice, feedback_box]
         textbox.submit(respond, [textbox, session], outputs, api_name="chat", concurrency_id="chat")
