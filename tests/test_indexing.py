@@ -20,23 +20,7 @@ from bot.errors import SearchIndexError
 from bot.indexing import IndexBuilder
 from bot.store import EmbeddedLayout
 from bot.text import split_sentences
-
-
-class CountingEmbedder(FakeEmbedder):
-    """The fake embedder, counting how many texts it embedded."""
-
-    def __init__(self):
-        super().__init__()
-        self.calls = 0
-
-    def embed(self, texts):
-        self.calls += len(texts)
-        return super().embed(texts)
-
-
-class ExplodingEmbedder(FakeEmbedder):
-    def embed(self, texts):
-        raise RuntimeError("simulated crash while embedding")
+from fake_embedders import CountingEmbedder, ExplodingEmbedder
 
 
 def make_builder(tmp_path, embedder=None):

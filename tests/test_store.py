@@ -21,23 +21,7 @@ from bot.indexing import IndexBuilder
 from bot.retrieval import Retriever
 from bot.store import SCHEMA_VERSION, ActiveIndex, BuildGone, EmbeddedLayout, ServerLayout, make_layout, version_time
 from reliability.chroma_server import chroma_server, unique_prefix  # noqa: F401  (fixture)
-
-
-class CountingEmbedder(FakeEmbedder):
-    """The fake embedder, counting the texts it embedded."""
-
-    def __init__(self):
-        super().__init__()
-        self.calls = 0
-
-    def embed(self, texts):
-        self.calls += len(texts)
-        return super().embed(texts)
-
-
-class ExplodingEmbedder(FakeEmbedder):
-    def embed(self, texts):
-        raise RuntimeError("simulated crash while embedding")
+from fake_embedders import CountingEmbedder, ExplodingEmbedder
 
 
 @pytest.fixture(params=["embedded", pytest.param("server", marks=pytest.mark.integration)])
