@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bot  # noqa: F401,E402  (offline environment)
+from bot.guard.input import forget_turn_analyses  # noqa: E402
 from _common import (  # noqa: E402
     QUESTIONS, REAL_CORPUS, active_build_dir, bench_settings, copy_state, load_average, percentile, prepared_state, summary,
     write_result,
@@ -132,6 +133,7 @@ def run(corpus: Path, repeats: int, cache: Path | None, questions: list[str]) ->
                 took: dict[str, float] = {}
                 result = None
                 for name in order:
+                    forget_turn_analyses()  # a repeated question must pay for its guard analysis again
                     t0 = time.perf_counter()
                     out = paths[name](q)
                     took[name] = (time.perf_counter() - t0) * 1000

@@ -296,6 +296,12 @@ def hotspot_section(folder: Path) -> str:
         rows.append(["32 concurrent users", "the same, plus at most one streamed update per 100 ms",
                      f"{med(b2, 0):.1f} msg/s, p50 {med(b2, 1):,.0f} ms, p95 {med(b2, 2):,.0f} ms",
                      f"{med(a2, 0):.1f} msg/s, p50 {med(a2, 1):,.0f} ms, p95 {med(a2, 2):,.0f} ms", f"{len(b2)}+{len(a2)}"])
+    b3, a3 = pair("concurrency-guard-html-before-*.json", "concurrency-guard-html-after-*.json", conc)
+    if b3 and a3:
+        rows.append(["32 concurrent users, after the fixes above",
+                     "`bot/web/render.py` a prepared nh3 `Cleaner`; `bot/guard/input.py` earlier turns' rule matches memoised",
+                     f"{med(b3, 0):.1f} msg/s, p50 {med(b3, 1):,.0f} ms, p95 {med(b3, 2):,.0f} ms",
+                     f"{med(a3, 0):.1f} msg/s, p50 {med(a3, 1):,.0f} ms, p95 {med(a3, 2):,.0f} ms", f"{len(b3)}+{len(a3)}"])
     t = [conc(d) for d in _load_dir(folder, "concurrency-torch1.json")]
     if b and t and t[0]:
         rows.append(["32 concurrent users, OMP_NUM_THREADS=1", "app environment",

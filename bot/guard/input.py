@@ -80,6 +80,11 @@ def _analyse(turn: str) -> tuple[Normalized, rules.RuleHits]:
     return norm, rules.match(norm)
 
 
+def forget_turn_analyses() -> None:
+    """Drop the memoised per-turn analyses (benchmarks use it to time turns the guard has not seen)."""
+    _analyse.cache_clear()
+
+
 def context_features(turns: Sequence[str], detector: LanguageDetector | None = None) -> TurnFeatures:
     """Rule matches of the last user turn plus what the earlier user turns were about."""
     detector = detector or LanguageDetector()
