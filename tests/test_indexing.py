@@ -42,31 +42,7 @@ def test_first_build_then_fresh(tmp_path, fixture_corpus):
     assert build.count("faq") == report.faq_questions + len(corpus.faq) + answer_sentences
 
 
-def test_incremental_rebuild_reembeds_only_changed_content(tmp_path, fixture_corpus):
-    embedder = CountingEmbedder()
-    builder = make_builder(tmp_path, embedder)
-    first = builder.build(load_corpus(fixture_corpus))
-    path = fixture_corpus / "docs" / "what-is-kratom.md"
-    path.write_text(path.read_text().replace("is a tree native", "is an evergreen tree native"))
-    corpus = load_corpus(fixture_corpus)
-    assert builder.status(corpus).state == "stale"
-    embedder.calls = 0
-    second = builder.build(corpus)
-    assert second.new_chunks == 1 and second.removed_chunks == 1
-    assert second.reused_chunks == first.chunks - 1
-    # one chunk text plus its one changed sentence
-    assert embedder.calls == second.embedded_texts == 2
-    assert builder.status(corpus).state == "fresh"
-
-
-def test_removed_document_disappears(tmp_path, fixture_corpus):
-    builder = make_builder(tmp_path)
-    builder.build(load_corpus(fixture_corpus))
-    (fixture_corpus / "docs" / "what-is-kratom.md").unlink()
-    report = builder.build(load_corpus(fixture_corpus))
-    assert report.removed_chunks > 0 and report.new_chunks == 0
-    docs = {r.metadata["doc_id"] for r in builder.layout.active().iter_all("chunks")}
-    assert docs == {"liver-injury", "us-federal-status"}
+# Incremental rebuilds and removed documents: tests/test_store.py, on both the embedded and the server layout.
 
 
 def test_failed_build_keeps_previous_index(tmp_path, fixture_corpus):

@@ -94,6 +94,7 @@ def test_incremental_rebuild_reembeds_only_changed_content(layout, fixture_corpu
     texts = [r.text for r in layout.active().iter_all("chunks")]
     assert any("evergreen tree native" in t for t in texts)
     assert not any("is a tree native" in t for t in texts)
+    assert builder.status(corpus).state == "fresh"
 
 
 def test_removed_document_disappears(layout, fixture_corpus):
