@@ -11,7 +11,8 @@ _ABBREVIATIONS = {
     "u.s", "st", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct",
     "nov", "dec", "inc", "ltd", "co", "corp", "dept", "univ", "ca", "cf", "p", "pp",
 }
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9¿¡])")
+# Full-width digits and capitals start a sentence too (a model or visitor may type "１０ g").
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9¿¡０-９Ａ-Ｚ])")
 _ROMAN_END = re.compile(
     r"\b(schedule|class|phase|type|part|title|category|list|appendix|tier|stage|grade|level)\s+[ivx]+\.$", re.I
 )

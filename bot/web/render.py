@@ -141,7 +141,8 @@ def _markdown():
     from markdown_it import MarkdownIt
 
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
-    md.disable(["image", "html_inline", "html_block"])
+    # Answers and notes are sentences: a leading "#" is text, never a page heading in a chat bubble.
+    md.disable(["image", "html_inline", "html_block", "heading", "lheading"])
 
     def link_open(renderer, tokens, idx, options, env):
         token = tokens[idx]

@@ -219,6 +219,7 @@ DECISIONS = st.sampled_from([
 @given(DOSES, st.one_of(ADVICE, REPORTED), st.booleans(), st.sampled_from(["llm", "documents", "faq"]))
 @example("1 1/2 teaspoons", "Take {d} of kratom.", True, "llm")
 @example("10-mg", "Take one {d} tablet.", False, "llm")
+@example("\uff11\uff10-1g", "{d} should be enough for you.", True, "llm")  # full-width digits opening a sentence
 def test_no_dose_survives_in_reply_to_a_dosing_request(dose, template, safe_first, source):
     sentence = template.format(d=dose)
     sentence = sentence[0].upper() + sentence[1:]

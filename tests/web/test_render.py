@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from html.parser import HTMLParser
 
@@ -206,6 +207,14 @@ def test_any_user_text_renders_safely(text):
     assert_safe(out)
     assert "\n" not in out and "\x00" not in out
     out.encode("utf-8")  # never a lone surrogate on the wire
+
+
+def test_markdown_headings_in_answers_and_notes_stay_text():
+    # Found by the property test below: a note reading "#" became an empty <h1> in the bubble.
+    reply = Reply(text="# Kratom facts\n\nLiver injury is rare [1]\n---", warnings=("#", "Note\n==="))
+    out = render.answer_html(reply, 1)
+    assert not re.search(r"<h[1-6]", out), out
+    assert "<p># Kratom facts</p>" in html.unescape(out)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
