@@ -40,6 +40,16 @@ def web_settings(fake_settings, tmp_path):
 
 
 @pytest.fixture
+def store(web_settings):
+    """The feedback store (SQLite in tmp_path) that the web settings point at."""
+    from bot.feedback import FeedbackStore
+
+    s = FeedbackStore(web_settings.feedback_url)
+    yield s
+    s.close()
+
+
+@pytest.fixture
 def fake_bot(web_settings):
     from bot.wiring import load_chatbot
 

@@ -8,7 +8,7 @@ import types
 
 import pytest
 
-from bot.feedback import FeedbackRecord, FeedbackRecorder, FeedbackStore
+from bot.feedback import FeedbackRecord, FeedbackRecorder
 from bot.prompts import PromptLibrary
 from bot.web import render
 from bot.web.security import StaffAuth
@@ -16,13 +16,6 @@ from bot.web.staff import ALL_LABELS, StaffAccessError, StaffConsole, parse_earl
 from bot.web.text import UiText
 
 from .conftest import STAFF_TOKEN
-
-
-@pytest.fixture
-def store(web_settings):
-    s = FeedbackStore(web_settings.feedback_url)
-    yield s
-    s.close()
 
 
 @pytest.fixture

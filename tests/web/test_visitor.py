@@ -16,13 +16,6 @@ from .conftest import KeywordGuard
 
 
 @pytest.fixture
-def store(web_settings):
-    s = FeedbackStore(web_settings.feedback_url)
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def chat(fake_bot, web_settings, store):
     return VisitorChat(fake_bot, web_settings, FeedbackRecorder(store), UiText(PromptLibrary(web_settings.prompts_dir)))
 
