@@ -151,3 +151,18 @@ def real_corpus_bot(real_corpus_settings, real_embedder):
     from bot.wiring import load_chatbot
 
     return load_chatbot(real_corpus_settings, embedder=real_embedder)
+
+
+@pytest.fixture(scope="session")
+def fake_guard(tmp_path_factory):
+    """A warmed-up layered input guard on the fake embedder, and that embedder (decisions are pure: shared)."""
+    from bot.embedding import FakeEmbedder
+    from bot.guard.classifier import GuardClassifier
+    from bot.guard.input import LayeredGuard
+    from bot.guard.language import LanguageDetector
+
+    embedder = FakeEmbedder()
+    detector = LanguageDetector()
+    guard = LayeredGuard(GuardClassifier(embedder, tmp_path_factory.mktemp("guard"), detector=detector), detector)
+    guard.warm_up()
+    return guard, embedder

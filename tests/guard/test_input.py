@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.embedding import FakeEmbedder
 from bot.guard.classifier import DATASET, GuardClassifier, load_examples
 from bot.guard.input import LayeredGuard, context_features, query_text_for
 from bot.guard.language import LanguageDetector
@@ -24,15 +23,6 @@ def msgs(*turns):
         if i < len(turns) - 1:
             out.append(Message(role="assistant", content="(earlier reply)"))
     return out
-
-
-@pytest.fixture(scope="module")
-def fake_guard(tmp_path_factory):
-    embedder = FakeEmbedder()
-    detector = LanguageDetector()
-    guard = LayeredGuard(GuardClassifier(embedder, tmp_path_factory.mktemp("g"), detector=detector), detector)
-    guard.warm_up()
-    return guard, embedder
 
 
 def decide(guard_and_embedder, *turns):

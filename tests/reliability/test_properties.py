@@ -88,17 +88,8 @@ def test_any_history_is_accepted_or_rejected_with_an_input_error(messages):
 
 
 @pytest.fixture(scope="module")
-def guard(tmp_path_factory):
-    from bot.embedding import FakeEmbedder
-    from bot.guard.classifier import GuardClassifier
-    from bot.guard.input import LayeredGuard
-    from bot.guard.language import LanguageDetector
-
-    embedder = FakeEmbedder()
-    detector = LanguageDetector()
-    layered = LayeredGuard(GuardClassifier(embedder, tmp_path_factory.mktemp("guard"), detector=detector), detector)
-    layered.warm_up()
-    return layered, embedder
+def guard(fake_guard):
+    return fake_guard
 
 
 def decide(guard, turns):
